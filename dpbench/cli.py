@@ -1,0 +1,44 @@
+"""The `dpbench` command line. Each sub-command lives in the module of the part it drives and is
+imported only when invoked, so `dpbench --help` stays fast."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# command name -> "module:attribute"
+COMMANDS: dict[str, str] = {
+    "inspect": "dpbench.models.cli:inspect_command",
+    "data": "dpbench.data.cli:data_group",
+    "pretrain": "dpbench.teachers.cli:pretrain_command",
+    "teachers": "dpbench.teachers.cli:teachers_command",
+    "compress": "dpbench.compress.cli:compress_command",
+    "superb": "dpbench.superb.cli:superb_command",
+    "report": "dpbench.report.cli:report_command",
+    "demo": "dpbench.demo:demo_command",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose sub-commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        return getattr(importlib.import_module(module_name), attribute)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="dpbench")
+def main() -> None:
+    """Compress speech SSL encoders (DPHuBERT) and benchmark them on SUPERB."""
+
+
+if __name__ == "__main__":
+    main()
