@@ -1,0 +1,278 @@
+"""Building blocks of the wav2vec2-family encoder, each able to carry Hard Concrete gates.
+
+Where a gate prunes channels that feed a LayerNorm, the norm's statistics are taken over the
+gate's support only (`masked_layer_norm`), so that the physically pruned model computes exactly
+what the gated model computes."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from dpbench.models.hardconcrete import HardConcrete
+
+# Initial keep probabilities of the gates (METHOD.md section 2).
+KEEP_PROB_STRUCTURE = 0.99  # conv channels, heads, whole blocks
+KEEP_PROB_FFN_UNITS = 0.5
+
+
+def masked_layer_norm(x: Tensor, norm: nn.LayerNorm, support: Tensor | None) -> Tensor:
+    """LayerNorm over the last dim, with statistics over the channels where `support` is True."""
+    if support is None:
+        return norm(x)
+    weight = support.to(x.dtype)
+    count = weight.sum().clamp_min(1.0)
+    mean = (x * weight).sum(-1, keepdim=True) / count
+    var = ((x - mean).pow(2) * weight).sum(-1, keepdim=True) / count
+    return (x - mean) * torch.rsqrt(var + norm.eps) * norm.weight + norm.bias
+
+
+def conv_output_length(length: Tensor, kernel: int, stride: int) -> Tensor:
+    return torch.div(length - kernel, stride, rounding_mode="floor") + 1
+
+
+class ConvLayer(nn.Module):
+    """Conv1d -> (GroupNorm | LayerNorm | nothing) -> GELU."""
+
+    def __init__(self, in_ch: int, out_ch: int, kernel: int, stride: int, bias: bool, norm: str | None) -> None:
+        super().__init__()
+        self.kernel, self.stride = kernel, stride
+        self.conv = nn.Conv1d(in_ch, out_ch, kernel, stride=stride, bias=bias)
+        if norm == "group":
+            self.norm: nn.Module | None = nn.GroupNorm(out_ch, out_ch, affine=True)
+        elif norm == "layer":
+            self.norm = nn.LayerNorm(out_ch)
+        else:
+            self.norm = None
+
+    def forward(self, x: Tensor, support: Tensor | None = None) -> Tensor:
+        x = self.conv(x)
+        if isinstance(self.norm, nn.LayerNorm):
+            x = masked_layer_norm(x.transpose(1, 2), self.norm, support).transpose(1, 2)
+        elif self.norm is not None:
+            x = self.norm(x)  # one group per channel: channels are normalised independently
+        return F.gelu(x)
+
+
+class ConvFeatureExtractor(nn.Module):
+    """Seven strided conv layers: 16 kHz waveform -> 50 Hz frames. Optional gates on output channels."""
+
+    def __init__(self, channels: list[int], kernels: list[int], strides: list[int], norm: str, bias: bool) -> None:
+        super().__init__()
+        layers = []
+        in_ch = 1
+        for i, (out_ch, kernel, stride) in enumerate(zip(channels, kernels, strides)):
+            layer_norm = "layer" if norm == "layer" else ("group" if i == 0 else None)
+            layers.append(ConvLayer(in_ch, out_ch, kernel, stride, bias, layer_norm))
+            in_ch = out_ch
+        self.layers = nn.ModuleList(layers)
+        self.channel_gates: nn.ModuleList | None = None
+
+    def set_gates(self, enabled: bool) -> None:
+        self.channel_gates = (
+            nn.ModuleList(HardConcrete(layer.conv.out_channels, KEEP_PROB_STRUCTURE) for layer in self.layers)
+            if enabled
+            else None
+        )
+
+    def output_lengths(self, lengths: Tensor) -> Tensor:
+        for layer in self.layers:
+            lengths = conv_output_length(lengths, layer.kernel, layer.stride)
+        return lengths
+
+    def forward(self, wavs: Tensor) -> tuple[Tensor, Tensor | None]:
+        """(B, samples) -> ((B, C, frames), mask of the last layer's channels or None).
+
+        The last layer's mask is returned, not applied: it is applied after the feature
+        projection's LayerNorm, where its soft values fold into the projection."""
+        masks = [gate() for gate in self.channel_gates] if self.channel_gates is not None else None
+        x = wavs.unsqueeze(1)
+        for i, layer in enumerate(self.layers):
+            x = layer(x, masks[i] > 0 if masks is not None else None)
+            if masks is not None and i < len(self.layers) - 1:
+                x = x * masks[i][None, :, None]
+        return x, (masks[-1] if masks is not None else None)
+
+
+class FeatureProjection(nn.Module):
+    """LayerNorm over conv channels -> Linear to the model width."""
+
+    def __init__(self, in_ch: int, hidden: int, eps: float) -> None:
+        super().__init__()
+        self.layer_norm = nn.LayerNorm(in_ch, eps=eps)
+        self.projection = nn.Linear(in_ch, hidden)
+
+    def forward(self, x: Tensor, channel_mask: Tensor | None = None) -> Tensor:
+        if channel_mask is None:
+            return self.projection(self.layer_norm(x))
+        return self.projection(masked_layer_norm(x, self.layer_norm, channel_mask > 0) * channel_mask)
+
+
+class PositionalConv(nn.Module):
+    """Grouped convolution over time with weight normalisation (over dim 2), then GELU."""
+
+    def __init__(self, hidden: int, kernel: int, groups: int) -> None:
+        super().__init__()
+        self.kernel, self.groups = kernel, groups
+        self.weight_g = nn.Parameter(torch.ones(1, 1, kernel))
+        self.weight_v = nn.Parameter(torch.empty(hidden, hidden // groups, kernel))
+        self.bias = nn.Parameter(torch.zeros(hidden))
+        nn.init.normal_(self.weight_v, std=math.sqrt(4.0 / (kernel * hidden)))
+
+    def weight(self) -> Tensor:
+        norm = self.weight_v.norm(dim=(0, 1), keepdim=True)
+        return self.weight_g * self.weight_v / norm
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = F.conv1d(x.transpose(1, 2), self.weight(), self.bias, padding=self.kernel // 2, groups=self.groups)
+        if self.kernel % 2 == 0:
+            y = y[..., :-1]
+        return F.gelu(y).transpose(1, 2)
+
+
+class RelativePositionBias(nn.Module):
+    """WavLM's bucketed relative position bias, one value per (original) head."""
+
+    def __init__(self, num_buckets: int, max_distance: int, num_heads: int) -> None:
+        super().__init__()
+        self.num_buckets, self.max_distance = num_buckets, max_distance
+        self.rel_attn_embed = nn.Embedding(num_buckets, num_heads)
+
+    def buckets(self, relative: Tensor) -> Tensor:
+        half = self.num_buckets // 2
+        bucket = (relative > 0).long() * half
+        distance = relative.abs()
+        max_exact = half // 2
+        log_ratio = torch.log(distance.float().clamp_min(1) / max_exact) / math.log(self.max_distance / max_exact)
+        large = (max_exact + log_ratio * (half - max_exact)).long().clamp_max(half - 1)
+        return bucket + torch.where(distance < max_exact, distance, large)
+
+    def forward(self, length: int) -> Tensor:
+        """(heads, length, length) bias for a sequence of `length` frames."""
+        positions = torch.arange(length, device=self.rel_attn_embed.weight.device)
+        relative = positions[None, :] - positions[:, None]
+        return self.rel_attn_embed(self.buckets(relative)).permute(2, 0, 1)
+
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention with optional head gates, a block gate, and WavLM's gated bias."""
+
+    def __init__(
+        self, hidden: int, num_heads: int, head_dim: int, original_num_heads: int, wavlm: bool
+    ) -> None:
+        super().__init__()
+        self.num_heads, self.head_dim = num_heads, head_dim
+        inner = num_heads * head_dim
+        self.q_proj = nn.Linear(hidden, inner)
+        self.k_proj = nn.Linear(hidden, inner)
+        self.v_proj = nn.Linear(hidden, inner)
+        self.out_proj = nn.Linear(inner, hidden)
+        # which of the original heads these are: WavLM's bias and gating are indexed by them
+        self.register_buffer("head_index", torch.arange(num_heads), persistent=True)
+        self.original_num_heads = original_num_heads
+        if wavlm:
+            self.gru_rel_pos_linear = nn.Linear(hidden // original_num_heads, 8)
+            self.gru_rel_pos_const = nn.Parameter(torch.ones(1, num_heads, 1, 1))
+        else:
+            self.gru_rel_pos_linear = None
+        self.head_gate: HardConcrete | None = None
+        self.block_gate: HardConcrete | None = None
+
+    def set_gates(self, heads: bool, block: bool) -> None:
+        self.head_gate = HardConcrete(self.num_heads, KEEP_PROB_STRUCTURE) if heads else None
+        self.block_gate = HardConcrete(1, KEEP_PROB_STRUCTURE) if block else None
+
+    def _gated_position_bias(self, x: Tensor, position_bias: Tensor) -> Tensor:
+        batch, length, hidden = x.shape
+        chunks = x.view(batch, length, self.original_num_heads, hidden // self.original_num_heads)
+        chunks = chunks[:, :, self.head_index].permute(0, 2, 1, 3)  # (B, H, T, D / H_orig)
+        gates = self.gru_rel_pos_linear(chunks).view(batch, self.num_heads, length, 2, 4).sum(-1)
+        gate_a, gate_b = torch.sigmoid(gates).chunk(2, dim=-1)
+        scale = gate_a * (gate_b * self.gru_rel_pos_const - 1.0) + 2.0  # (B, H, T, 1)
+        return scale * position_bias[self.head_index].unsqueeze(0)
+
+    def forward(self, x: Tensor, padding_mask: Tensor | None, position_bias: Tensor | None) -> Tensor:
+        batch, length, _ = x.shape
+
+        def heads(t: Tensor) -> Tensor:
+            return t.view(batch, length, self.num_heads, self.head_dim).transpose(1, 2)
+
+        q, k, v = heads(self.q_proj(x)), heads(self.k_proj(x)), heads(self.v_proj(x))
+        attn_mask: Tensor | None = None
+        if position_bias is not None and self.gru_rel_pos_linear is not None:
+            attn_mask = self._gated_position_bias(x, position_bias)
+            if padding_mask is not None:
+                attn_mask = attn_mask.masked_fill(padding_mask[:, None, None, :], float("-inf"))
+        elif padding_mask is not None:
+            attn_mask = ~padding_mask[:, None, None, :]
+        context = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
+        if self.head_gate is not None:
+            context = context * self.head_gate()[None, :, None, None]
+        out = self.out_proj(context.transpose(1, 2).reshape(batch, length, -1))
+        if self.block_gate is not None:
+            out = out * self.block_gate()
+        return out
+
+
+class FeedForward(nn.Module):
+    """Linear -> GELU -> Linear, with optional gates on the intermediate units and on the block."""
+
+    def __init__(self, hidden: int, ffn_dim: int) -> None:
+        super().__init__()
+        self.intermediate_dense = nn.Linear(hidden, ffn_dim)
+        self.output_dense = nn.Linear(ffn_dim, hidden)
+        self.unit_gate: HardConcrete | None = None
+        self.block_gate: HardConcrete | None = None
+
+    def set_gates(self, units: bool, block: bool) -> None:
+        self.unit_gate = HardConcrete(self.intermediate_dense.out_features, KEEP_PROB_FFN_UNITS) if units else None
+        self.block_gate = HardConcrete(1, KEEP_PROB_STRUCTURE) if block else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = F.gelu(self.intermediate_dense(x))
+        if self.unit_gate is not None:
+            h = h * self.unit_gate()
+        out = self.output_dense(h)
+        if self.block_gate is not None:
+            out = out * self.block_gate()
+        return out
+
+
+class TransformerLayer(nn.Module):
+    """Post-LN (Base) or pre-LN (Large) transformer layer; attention or FFN may be absent (pruned)."""
+
+    def __init__(
+        self,
+        hidden: int,
+        num_heads: int,
+        head_dim: int,
+        ffn_dim: int,
+        layer_norm_first: bool,
+        eps: float,
+        original_num_heads: int,
+        wavlm: bool,
+    ) -> None:
+        super().__init__()
+        self.layer_norm_first = layer_norm_first
+        self.attention = (
+            SelfAttention(hidden, num_heads, head_dim, original_num_heads, wavlm) if num_heads > 0 else None
+        )
+        self.layer_norm = nn.LayerNorm(hidden, eps=eps)
+        self.feed_forward = FeedForward(hidden, ffn_dim) if ffn_dim > 0 else None
+        self.final_layer_norm = nn.LayerNorm(hidden, eps=eps)
+
+    def _attend(self, x: Tensor, padding_mask: Tensor | None, position_bias: Tensor | None) -> Tensor:
+        return self.attention(x, padding_mask, position_bias) if self.attention is not None else 0.0
+
+    def _feed_forward(self, x: Tensor) -> Tensor:
+        return self.feed_forward(x) if self.feed_forward is not None else 0.0
+
+    def forward(self, x: Tensor, padding_mask: Tensor | None, position_bias: Tensor | None) -> Tensor:
+        if self.layer_norm_first:
+            x = x + self._attend(self.layer_norm(x), padding_mask, position_bias)
+            return x + self._feed_forward(self.final_layer_norm(x))
+        x = self.layer_norm(x + self._attend(x, padding_mask, position_bias))
+        return self.final_layer_norm(x + self._feed_forward(x))

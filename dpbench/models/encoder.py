@@ -1,0 +1,127 @@
+"""The encoder: conv feature extractor -> projection -> position conv -> transformer layers."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import torch
+from torch import Tensor, nn
+
+from dpbench.models.components import (
+    ConvFeatureExtractor,
+    FeatureProjection,
+    PositionalConv,
+    RelativePositionBias,
+    TransformerLayer,
+)
+from dpbench.models.config import EncoderConfig
+from dpbench.models.hardconcrete import HardConcrete
+
+GATE_GROUPS = ("conv", "heads", "attention", "ffn_units", "ffn")
+
+
+class Encoder(nn.Module):
+    """A HuBERT / wav2vec 2.0 / WavLM encoder whose every prunable group can carry Hard Concrete gates.
+
+    `forward(wavs, lengths)` returns all hidden states: index 0 is the projected conv features,
+    index i the output of transformer layer i (for pre-LN models the last one after the final norm).
+    """
+
+    def __init__(self, config: EncoderConfig) -> None:
+        super().__init__()
+        self.config = config
+        c = config
+        self.feature_extractor = ConvFeatureExtractor(
+            c.conv_channels, c.conv_kernels, c.conv_strides, c.conv_norm, c.conv_bias
+        )
+        self.feature_projection = FeatureProjection(c.conv_channels[-1], c.hidden_size, c.layer_norm_eps)
+        self.pos_conv = PositionalConv(c.hidden_size, c.pos_conv_kernel, c.pos_conv_groups)
+        self.layer_norm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
+        wavlm = c.arch == "wavlm"
+        self.layers = nn.ModuleList(
+            TransformerLayer(
+                c.hidden_size, heads, c.head_dim, ffn, c.layer_norm_first, c.layer_norm_eps, original, wavlm
+            )
+            for heads, ffn, original in zip(c.num_heads, c.ffn_dims, c.original_num_heads)
+        )
+        self.relative_position = (
+            RelativePositionBias(c.num_buckets, c.max_distance, c.original_num_heads[0]) if wavlm else None
+        )
+        self.gate_flags: dict[str, bool] = dict.fromkeys(GATE_GROUPS, False)
+
+    @property
+    def downsample_rate(self) -> int:
+        return self.config.downsample_rate
+
+    def output_lengths(self, lengths: Tensor) -> Tensor:
+        """Number of frames produced for inputs of `lengths` samples."""
+        return self.feature_extractor.output_lengths(lengths)
+
+    def forward(self, wavs: Tensor, lengths: Tensor | None = None) -> tuple[list[Tensor], Tensor]:
+        """wavs (B, samples), zero-padded; lengths (B,) in samples (None: all full length).
+
+        Returns (hidden_states: num_layers + 1 tensors of shape (B, frames, D), frame lengths (B,))."""
+        if wavs.dim() != 2:
+            raise ValueError(f"expected wavs of shape (batch, samples), got {tuple(wavs.shape)}")
+        features, last_channel_mask = self.feature_extractor(wavs)
+        x = self.feature_projection(features.transpose(1, 2), last_channel_mask)
+        batch, frames, _ = x.shape
+        if lengths is None:
+            frame_lengths = torch.full((batch,), frames, dtype=torch.long, device=x.device)
+            padding_mask = None
+        else:
+            frame_lengths = self.output_lengths(lengths.to(x.device)).clamp(1, frames)
+            padding_mask = torch.arange(frames, device=x.device)[None, :] >= frame_lengths[:, None]
+            if not padding_mask.any():
+                padding_mask = None
+        hidden_states = [x]
+        if padding_mask is not None:
+            x = x.masked_fill(padding_mask[..., None], 0.0)
+        x = x + self.pos_conv(x)
+        if not self.config.layer_norm_first:
+            x = self.layer_norm(x)
+        position_bias = self.relative_position(frames) if self.relative_position is not None else None
+        for layer in self.layers:
+            x = layer(x, padding_mask, position_bias)
+            hidden_states.append(x)
+        if self.config.layer_norm_first:
+            hidden_states[-1] = self.layer_norm(x)
+        return hidden_states, frame_lengths
+
+    # --- gates -----------------------------------------------------------------------------
+    def set_gates(
+        self, conv: bool = True, heads: bool = True, attention: bool = True, ffn_units: bool = True, ffn: bool = True
+    ) -> None:
+        """Attach fresh Hard Concrete gates to the chosen groups (and remove the others)."""
+        self.feature_extractor.set_gates(conv)
+        for layer in self.layers:
+            if layer.attention is not None:
+                layer.attention.set_gates(heads, attention)
+            if layer.feed_forward is not None:
+                layer.feed_forward.set_gates(ffn_units, ffn)
+        self.gate_flags = {"conv": conv, "heads": heads, "attention": attention, "ffn_units": ffn_units, "ffn": ffn}
+
+    def remove_gates(self) -> None:
+        self.set_gates(False, False, False, False, False)
+
+    @property
+    def has_gates(self) -> bool:
+        return any(self.gate_flags.values())
+
+    def named_gates(self) -> Iterator[tuple[str, HardConcrete]]:
+        for name, module in self.named_modules():
+            if isinstance(module, HardConcrete):
+                yield name, module
+
+    def gate_parameters(self) -> Iterator[nn.Parameter]:
+        for _, gate in self.named_gates():
+            yield gate.log_alpha
+
+    def model_parameters(self) -> Iterator[nn.Parameter]:
+        """All parameters except the gates' log_alpha."""
+        gate_ids = {id(p) for p in self.gate_parameters()}
+        return (p for p in self.parameters() if id(p) not in gate_ids)
+
+
+def build_encoder(config: EncoderConfig) -> Encoder:
+    return Encoder(config)
