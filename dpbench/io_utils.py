@@ -19,6 +19,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes owner-only files; outputs are for the whole team
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

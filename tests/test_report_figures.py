@@ -1,0 +1,82 @@
+"""Figures from the fixture run folders and results store: what is drawn, and run-folder checks."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dpbench.errors import DpbenchError
+from dpbench.report.pruning_figure import pruning_figure
+from dpbench.report.runs import load_runs, methods_by_model
+from dpbench.report.selection import best_cells, load_records
+from dpbench.report.sparsity_figure import primary_points, sparsity_figure
+from dpbench.report.training_figure import training_figure
+
+FIXTURE = Path(__file__).parent / "fixtures" / "report"
+
+
+@pytest.fixture(scope="module")
+def runs():
+    return load_runs([FIXTURE / "runs"])
+
+
+def test_runs_are_found_in_a_parent_folder_and_logs_read(runs):
+    assert {run.name for run in runs} == {"DPHuBERT-50", "DPHuBERT-75", "DistilHuBERT"}
+    logs = {run.name: run.train_log for run in runs}
+    assert logs["DPHuBERT-50"] is None
+    assert logs["DPHuBERT-75"]["expected_sparsity"].notna().any()
+    assert logs["DPHuBERT-75"].loc[logs["DPHuBERT-75"]["stage"] == "final", "lambda1"].isna().all()
+
+
+def test_pruning_figure_draws_kept_sizes_and_marks_removed_blocks(runs):
+    figure = pruning_figure(runs)
+    conv_axis, heads_axis, ffn_axis = figure.axes
+    teacher_layers = runs[0].teacher_config["num_layers"]
+    student_layers = sum(run.config["num_layers"] for run in runs)
+    assert len(heads_axis.patches) == teacher_layers + student_layers  # teacher bars + one per student layer
+    heights = sorted(p.get_height() for p in heads_axis.patches)
+    expected = sorted([float(h) for run in runs for h in run.config["num_heads"]] + [4.0] * teacher_layers)
+    assert heights == expected
+    assert len(conv_axis.patches) == 7 * (1 + len(runs))
+    removed = {axis: sum(len(c.get_offsets()) for c in axis.collections) for axis in (heads_axis, ffn_axis)}
+    assert removed[heads_axis] == sum(h == 0 for run in runs for h in run.config["num_heads"]) == 1
+    assert removed[ffn_axis] == sum(f == 0 for run in runs for f in run.config["ffn_dims"]) == 1
+
+
+def test_sparsity_points_relative_to_the_teacher(runs):
+    records = load_records(FIXTURE / "results.jsonl")
+    points = primary_points(best_cells(records), "tiny-hubert", 2_412_000, methods_by_model(records, runs))
+    student = points[points["model"] == "DPHuBERT-75"].iloc[0]
+    assert student["sparsity"] == pytest.approx(100 * (1 - 603_300 / 2_412_000))
+    assert set(points["method"]) == {"teacher", "DPHuBERT", "DistilHuBERT"}
+    assert not (points["metric"] == "cer").any()  # SF is plotted by its primary metric, F1
+    figure = sparsity_figure(points)
+    visible = [axis for axis in figure.axes if axis.get_visible()]
+    assert [axis.get_title(loc="left") for axis in visible] == ["KS", "IC", "PR", "ASR", "ER", "SF", "SID"]
+    dphubert_line = next(line for line in visible[0].get_lines() if line.get_label() == "DPHuBERT")
+    assert np.allclose(sorted(dphubert_line.get_ydata()), [92.3, 93.5])
+
+
+def test_training_figure_has_a_row_per_logged_run_and_says_what_is_missing(runs):
+    figure = training_figure(runs)
+    assert len(figure.subfigs) == 2
+    texts = [text.get_text() for axis in figure.axes for text in axis.texts]
+    assert "no pruning stage (distilhubert)" in texts
+    labels = [line.get_label() for axis in figure.axes for line in axis.get_lines()]
+    assert {"distillation loss", "expected", "λ1", "λ2"} <= set(labels)
+
+
+def test_bad_run_folders_raise_naming_the_file(tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(FIXTURE / "runs" / "dphubert-75", run)
+    summary = json.loads((run / "summary.json").read_text())
+    del summary["teacher_config"]
+    (run / "summary.json").write_text(json.dumps(summary))
+    with pytest.raises(DpbenchError, match=r"run/summary\.json: missing \['teacher_config'\]"):
+        load_runs([run])
+    with pytest.raises(DpbenchError, match="no summary.json"):
+        load_runs([tmp_path / "empty"])
