@@ -1,0 +1,78 @@
+"""Loading audio files as 16 kHz mono float32 tensors, with errors that name the bad file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+import torchaudio.functional as AF
+
+from dpbench.errors import DpbenchError
+
+SAMPLE_RATE = 16000
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
+FIX_HINT = (
+    "re-export it as 16 kHz mono WAV/FLAC (e.g. `sox IN -r 16000 -c 1 OUT.wav`), "
+    "or delete it and rebuild the manifest (`dpbench data manifest ROOT`)"
+)
+
+
+class AudioError(DpbenchError):
+    """An audio file that cannot be used: missing, empty, corrupt or unreadable."""
+
+    def __init__(self, path: str | os.PathLike[str], problem: str) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{path}: {problem}; {FIX_HINT}")
+
+
+def to_mono_16k(samples: np.ndarray, sample_rate: int) -> torch.Tensor:
+    """(frames, channels) or (frames,) float array at any rate -> 1-D float32 tensor at 16 kHz."""
+    wav = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))
+    if wav.dim() == 2:
+        wav = wav.mean(dim=1)
+    if sample_rate != SAMPLE_RATE:
+        wav = AF.resample(wav, sample_rate, SAMPLE_RATE)
+    return wav.contiguous()
+
+
+def probe_audio(path: str | os.PathLike[str]) -> int:
+    """Number of samples the file will have once loaded at 16 kHz, from its header only.
+
+    Raises AudioError when the file is missing, empty, has no frames or is not decodable."""
+    path = Path(path)
+    _check_file(path)
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError) as err:
+        raise AudioError(path, f"corrupt or not a wav/flac/ogg file ({err})") from err
+    if info.frames <= 0 or info.samplerate <= 0:
+        raise AudioError(path, "zero-length audio (the header says 0 samples)")
+    return int(round(info.frames * SAMPLE_RATE / info.samplerate))
+
+
+def load_audio(path: str | os.PathLike[str]) -> torch.Tensor:
+    """Read a wav/flac/ogg file as a 1-D float32 tensor at 16 kHz, mixing channels to mono."""
+    path = Path(path)
+    _check_file(path)
+    try:
+        samples, sample_rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as err:
+        raise AudioError(path, f"corrupt or not a wav/flac/ogg file ({err})") from err
+    if samples.shape[0] == 0:
+        raise AudioError(path, "zero-length audio (0 samples)")
+    return to_mono_16k(samples, sample_rate)
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise AudioError(path, "file does not exist")
+    if not path.is_file():
+        raise AudioError(path, "not a regular file")
+    if not os.access(path, os.R_OK):
+        raise AudioError(path, "unreadable (permission denied)")
+    if path.stat().st_size == 0:
+        raise AudioError(path, "empty file (0 bytes)")
