@@ -1,0 +1,84 @@
+"""`dpbench compress`: distill + prune a teacher into a student run folder (all stages, resumable)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from dpbench.compress.config import METHODS, SCALES, make_config
+from dpbench.compress.distill import LOSS_FORMS
+from dpbench.compress.sparsity import TARGET_KINDS
+from dpbench.errors import DpbenchError
+
+
+def _layers(ctx: click.Context, param: click.Parameter, value: str | None) -> list[int] | None:
+    if value is None:
+        return None
+    try:
+        return [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise DpbenchError(f"--distill-layers {value!r}: give comma-separated integers, e.g. 0,4,8,12") from None
+
+
+def _devices(value: str) -> int | str:
+    return int(value) if value.isdigit() else value
+
+
+@click.command("compress", context_settings={"show_default": True})
+@click.option("--data", required=True, help="Folder with train.tsv (a manifest) or an audio root (manifest made in RUN).")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Run folder.")
+@click.option("--teacher", default=None, help="Teacher checkpoint or name [default: tiny-hubert (cpu), hubert_base (paper)].")
+@click.option("--method", type=click.Choice(METHODS), default="dphubert", help="DPHuBERT or a baseline.")
+@click.option("--scale", type=click.Choice(SCALES), default="cpu", help="Default steps, batch and rates.")
+@click.option("--target-sparsity", type=float, default=None, help="Target sparsity [default: 0.75].")
+@click.option("--target-kind", type=click.Choice(TARGET_KINDS), default=None,
+              help="Sparsity of parameters, or of MACs per second of audio [default: params].")
+@click.option("--stage1-steps", type=int, default=None, help="Distill + prune steps [scale default].")
+@click.option("--stage2-steps", type=int, default=None, help="Final distillation steps [scale default].")
+@click.option("--lr", type=float, default=None, help="Model and head learning rate [default: 2e-4].")
+@click.option("--gate-lr", type=float, default=None, help="log_alpha learning rate [scale default].")
+@click.option("--lambda-lr", type=float, default=None, help="Lagrange multiplier (ascent) rate [scale default].")
+@click.option("--stage2-lr", type=float, default=None, help="Stage-2 learning rate [default: 1e-4].")
+@click.option("--schedule-gates/--no-schedule-gates", default=None,
+              help="Apply the lr warm-up/decay to gates and lambdas too [paper: yes, cpu: no (constant)].")
+@click.option("--distill-layers", callback=_layers, default=None,
+              help="Teacher layers for a 12-layer model, scaled to the teacher [default: 0,4,8,12].")
+@click.option("--loss", type=click.Choice(LOSS_FORMS), default=None,
+              help="Cosine term: -cos or -log sigmoid(cos) [default: logsig for distilhubert, else cos].")
+@click.option("--max-batch-seconds", type=float, default=None, help="Audio per device per micro-batch [scale default].")
+@click.option("--max-item-seconds", type=float, default=None, help="Crop longer utterances [scale default].")
+@click.option("--accumulate", type=int, default=None, help="Gradient accumulation micro-batches [default: 1].")
+@click.option("--grad-clip", type=float, default=None, help="Gradient norm clip [default: 10].")
+@click.option("--checkpoint-every", type=int, default=None, help="Steps between resumable checkpoints.")
+@click.option("--calibrate-tol", type=float, default=None,
+              help="Relative size error after stage 1 above which gates are calibrated [default: 0.005].")
+@click.option("--student-init", default=None, help="Start the DPHuBERT student from this checkpoint, not the teacher.")
+@click.option("--seed", type=int, default=None, help="Random seed [default: 0].")
+@click.option("--num-workers", type=int, default=None, help="Data loader workers [scale default].")
+@click.option("--accelerator", default="auto", help="cpu, gpu, ... (Lightning).")
+@click.option("--devices", default="1", help="Devices per node: a count, 'auto' or a list (Lightning).")
+@click.option("--num-nodes", type=int, default=1, help="Machines (DDP).")
+@click.option("--precision", default="32-true", help="32-true, bf16-mixed, 16-mixed (Lightning).")
+@click.option("--name", default=None, help="Run name in the summary [default: the --out folder's name].")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run in --out (same options).")
+def compress_command(data: str, out: str, scale: str, method: str, accelerator: str, devices: str, num_nodes: int,
+                     precision: str, name: str | None, resume: bool, **options) -> None:
+    """Compress a speech SSL teacher by joint distillation and structured pruning (DPHuBERT), or train a
+    baseline student, through stage 1 (distill + prune), physical pruning, stage 2 (final distill) and
+    the final save. Writes RUN/student.pt, RUN/summary.json and RUN/train_log.csv."""
+    from dpbench.compress.runner import Hardware, env_rank_zero, run_compress
+
+    for key in ("teacher", "student_init"):  # files by absolute path, so a resumed run matches from anywhere
+        if options[key] and Path(options[key]).is_file():
+            options[key] = str(Path(options[key]).resolve())
+    config = make_config(scale, method, str(Path(data).resolve()), options)
+    hardware = Hardware(accelerator=accelerator, devices=_devices(devices), num_nodes=num_nodes, precision=precision)
+    summary = run_compress(config, out, hardware, resume=resume, name=name)
+    if not env_rank_zero():
+        return
+    click.echo(
+        f"{summary['method']}: {summary['params'] / 1e6:.3f}M params ({summary['sparsity']:.1%} sparsity, target "
+        f"{summary['target']['sparsity']:.0%} of {summary['target']['kind']}), {summary['macs'] / 1e9:.2f} GMACs/s, "
+        f"{summary['wall_time_s']:.0f} s -> {summary['student_path']}"
+    )

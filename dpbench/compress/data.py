@@ -1,0 +1,104 @@
+"""Training batches for compression, resumable at any optimizer step.
+
+Batches form one endless stream: epoch e is a DurationBatchSampler seeded with seed + e, and batch n
+of the stream (its choice of items and its random crops) depends only on (seed, n). A resumed stage
+starts the stream at batch global_step * accumulate, so it sees exactly the batches an uninterrupted
+run would have seen."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from dpbench.data.audio import SAMPLE_RATE
+from dpbench.data.batching import AudioDataset, DurationBatchSampler, crop_collate
+from dpbench.data.manifest import write_manifest
+from dpbench.errors import DpbenchError
+
+
+def resolve_manifest(data: str, run_dir: Path, seed: int) -> Path:
+    """`data` is a folder holding train.tsv (a manifest) or an audio root; for the latter the manifest is
+    written to RUN/manifest/ (once: a resumed run reuses it)."""
+    root = Path(data)
+    if not root.is_dir():
+        raise DpbenchError(f"--data {data}: no such folder; pass a folder with train.tsv or a folder of audio files")
+    if (root / "train.tsv").is_file():
+        return root / "train.tsv"
+    manifest = run_dir / "manifest" / "train.tsv"
+    if not manifest.is_file():
+        write_manifest(root, manifest.parent, valid_fraction=0.01, seed=seed)
+    return manifest
+
+
+class StreamBatches:
+    """An endless iterable of [(stream batch number, item index), ...] batches, starting at `start`."""
+
+    def __init__(self, lengths: Sequence[int], max_seconds: float, seed: int, start: int, rank: int, replicas: int):
+        self.lengths, self.max_seconds, self.seed = list(lengths), max_seconds, seed
+        self.start, self.rank, self.replicas = start, rank, replicas
+
+    def epoch(self, epoch: int) -> list[list[int]]:
+        sampler = DurationBatchSampler(
+            self.lengths, self.max_seconds, shuffle=True, seed=self.seed + epoch,
+            drop_last=False, num_replicas=self.replicas, rank=self.rank,
+        )
+        return list(sampler)
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        number = 0
+        for epoch in itertools.count():
+            batches = self.epoch(epoch)
+            if not batches:
+                raise DpbenchError("the training manifest yields no batches; check --data and --max-batch-seconds")
+            for batch in batches:
+                if number >= self.start:
+                    yield [(number, index) for index in batch]
+                number += 1
+
+
+class SeededItems(Dataset):
+    """AudioDataset whose random crop for (batch number, index) is drawn from a generator seeded by both."""
+
+    def __init__(self, dataset: AudioDataset, seed: int) -> None:
+        self.dataset, self.seed = dataset, seed
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, key: tuple[int, int]) -> tuple[int, torch.Tensor]:
+        number, index = key
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(hash((self.seed, number, index)) % (2**63))
+            return number, self.dataset[index]
+
+
+def seeded_collate(seed: int):
+    """crop_collate with its random offsets drawn from a generator seeded by the batch number."""
+
+    def collate(items: list[tuple[int, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(hash((seed, items[0][0], -1)) % (2**63))
+            return crop_collate([wav for _, wav in items])
+
+    return collate
+
+
+def train_loader(
+    manifest: Path, max_batch_seconds: float, max_item_seconds: float, seed: int, start: int,
+    rank: int = 0, replicas: int = 1, num_workers: int = 0,
+) -> DataLoader:
+    """An endless DataLoader of (wavs (B, T), lengths (B,)) starting at stream batch `start`."""
+    dataset = AudioDataset(manifest, max_samples=int(max_item_seconds * SAMPLE_RATE))
+    batches = StreamBatches(dataset.lengths, max_batch_seconds, seed, start, rank, replicas)
+    return DataLoader(
+        SeededItems(dataset, seed * 4096 + rank),
+        batch_sampler=batches,
+        collate_fn=seeded_collate(seed * 4096 + rank),
+        num_workers=num_workers,
+        generator=torch.Generator().manual_seed(seed),
+        persistent_workers=False,
+    )

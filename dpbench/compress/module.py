@@ -1,0 +1,173 @@
+"""The LightningModule of one training stage: distillation from a frozen teacher, plus (stage 1 of
+DPHuBERT) the Lagrangian sparsity penalty on the student's Hard Concrete gates."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import lightning as L
+import torch
+from torch import Tensor
+
+from dpbench.compress.data import train_loader
+from dpbench.compress.distill import DistillLoss
+from dpbench.compress.sparsity import Lagrangian, config_size, expected_size, target_at, warmup_decay
+from dpbench.models import Encoder
+
+PROGRESS_KEYS = ("loss", "expected_sparsity", "lambda1", "lambda2")
+
+
+@dataclass
+class StageSpec:
+    """What one stage trains and how: steps, learning rates and schedules, sparsity target, data."""
+
+    name: str  # "prune" (stage 1) or "final" (stage 2)
+    steps: int
+    lr: float
+    warmup_steps: int
+    gate_lr: float = 0.0
+    lambda_lr: float = 0.0
+    target: float = 0.0
+    target_warmup_steps: int = 0
+    kind: str = "params"
+    teacher_size: float = 1.0
+    manifest: Path | None = None
+    max_batch_seconds: float = 8.0
+    max_item_seconds: float = 16.0
+    seed: int = 0
+    accumulate: int = 1
+    num_workers: int = 0
+    schedule_gates: bool = True  # the lr schedule applies to the gate and lambda groups too
+
+
+def _constant(step: int) -> float:
+    return 1.0
+
+
+def make_optimizer(model_params: list, gate_params: list, lagrangian: Lagrangian | None,
+                   spec: StageSpec) -> torch.optim.AdamW:
+    """AdamW without weight decay, one group per learning rate: weights and heads, gates, and the
+    Lagrange multipliers, whose group maximises the loss (gradient ascent)."""
+    groups = [{"params": model_params, "lr": spec.lr}]
+    if gate_params:
+        groups.append({"params": gate_params, "lr": spec.gate_lr})
+    if lagrangian is not None:
+        groups.append({"params": list(lagrangian.parameters()), "lr": spec.lambda_lr, "maximize": True})
+    return torch.optim.AdamW(groups, weight_decay=0.0)
+
+
+class CompressModule(L.LightningModule):
+    """Student + distillation heads (+ Lagrangian when pruning). The teacher is held outside the module's
+    registry: it is neither trained, nor checkpointed, nor wrapped by DDP."""
+
+    def __init__(self, student: Encoder, teacher: Encoder, distill: DistillLoss, spec: StageSpec,
+                 lagrangian: Lagrangian | None = None) -> None:
+        super().__init__()
+        self.student = student
+        self.distill = distill
+        self.lagrangian = lagrangian
+        self.spec = spec
+        object.__setattr__(self, "_teacher", teacher.eval().requires_grad_(False))
+        self.step_terms: dict[str, float] = {}
+        self.elapsed_before = 0.0
+        self._started = 0.0
+        self._restored_rng: dict | None = None
+        self._fixed_sparsity = 1.0 - config_size(student.config, spec.kind) / spec.teacher_size
+
+    @property
+    def teacher(self) -> Encoder:
+        return self._teacher
+
+    @property
+    def pruning(self) -> bool:
+        return self.lagrangian is not None
+
+    def elapsed(self) -> float:
+        """Training wall time of this stage so far, across resumes."""
+        return self.elapsed_before + (time.monotonic() - self._started if self._started else 0.0)
+
+    # --- data ------------------------------------------------------------------------------
+    def train_dataloader(self):
+        spec = self.spec
+        start = self.trainer.global_step * spec.accumulate  # restored before this hook runs on resume
+        return train_loader(
+            spec.manifest, spec.max_batch_seconds, spec.max_item_seconds, spec.seed, start,
+            rank=self.global_rank, replicas=self.trainer.world_size, num_workers=spec.num_workers,
+        )
+
+    # --- training --------------------------------------------------------------------------
+    def on_fit_start(self) -> None:
+        dtype = next(self.student.parameters()).dtype
+        self._teacher.to(device=self.device, dtype=dtype)
+
+    def on_train_start(self) -> None:
+        self._started = time.monotonic()
+        if self._restored_rng is not None:  # as late as possible: nothing may draw from it before step 1
+            torch.set_rng_state(self._restored_rng["cpu"])
+            if torch.cuda.is_available() and self._restored_rng.get("cuda"):
+                torch.cuda.set_rng_state_all(self._restored_rng["cuda"])
+            self._restored_rng = None
+
+    def sparsity(self) -> Tensor:
+        """Expected sparsity of the gated student (1 - E[size] / teacher size), or the fixed one."""
+        if not self.pruning:
+            return torch.tensor(self._fixed_sparsity)
+        return 1.0 - expected_size(self.student, self.spec.kind) / self.spec.teacher_size
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        wavs, lengths = batch
+        with torch.no_grad():
+            teacher_states, _ = self.teacher(wavs, lengths)
+        student_states, frames = self.student(wavs, lengths)
+        distill_loss, layer_terms = self.distill(student_states, teacher_states, frames)
+        sparsity = self.sparsity()
+        if self.pruning:
+            target = target_at(self.global_step, self.spec.target, self.spec.target_warmup_steps)
+            reg_loss = self.lagrangian(sparsity.float(), target)
+            lambdas = (self.lagrangian.lambda1.detach(), self.lagrangian.lambda2.detach())
+        else:
+            target = self.spec.target
+            reg_loss = distill_loss.new_zeros(())
+            lambdas = (reg_loss.detach(), reg_loss.detach())
+        loss = distill_loss + reg_loss
+        terms = {
+            "loss": loss.detach(), "distill_loss": distill_loss.detach(), "reg_loss": reg_loss.detach(),
+            "expected_sparsity": sparsity.detach(), "target_sparsity": torch.tensor(target),
+            "lambda1": lambdas[0], "lambda2": lambdas[1],
+            "lr": torch.tensor(self.trainer.optimizers[0].param_groups[0]["lr"]),
+        }
+        self.step_terms = {k: float(v) for k, v in terms.items()}
+        self.log_dict({f"{self.spec.name}/{k}": v for k, v in {**terms, **layer_terms}.items()},
+                      on_step=True, on_epoch=False, logger=True, batch_size=wavs.shape[0])
+        self.log_dict({k: terms[k] for k in PROGRESS_KEYS}, on_step=True, on_epoch=False, prog_bar=True,
+                      logger=False, batch_size=wavs.shape[0])
+        return loss
+
+    def configure_optimizers(self):
+        optimizer = make_optimizer(
+            list(self.student.model_parameters()) + list(self.distill.parameters()),
+            list(self.student.gate_parameters()) if self.pruning else [], self.lagrangian, self.spec,
+        )
+        spec = self.spec
+
+        def scheduled(step: int) -> float:
+            return warmup_decay(step, spec.warmup_steps, spec.steps)
+
+        factors = [scheduled] + [scheduled if spec.schedule_gates else _constant] * (len(optimizer.param_groups) - 1)
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, factors)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+
+    # --- resumable state beyond weights and optimizer: RNG (gate samples) and wall time ------
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["dpbench"] = {
+            "rng": {"cpu": torch.get_rng_state(),
+                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
+            "elapsed": self.elapsed(),
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        state = checkpoint.get("dpbench", {})
+        self._restored_rng = state.get("rng")
+        self.elapsed_before = float(state.get("elapsed", 0.0))

@@ -1,0 +1,130 @@
+"""Students of each method and how their sizes are chosen.
+
+- dphubert: a copy of the teacher (or `--student-init`) with Hard Concrete gates on every group;
+  its size is set by the Lagrangian.
+- distilhubert: the teacher's conv extractor + its first k transformer layers (DistilHuBERT: k = 2 for
+  Base); k is the depth whose size is closest to the budget (1 - target) * teacher size.
+- fithubert: same depth as the teacher, thin: hidden size h with FFN size h (FitHuBERT's 480/480 for
+  Base), the teacher's head count, head_dim = h / heads; h (a multiple of the head count) is the one
+  whose size is closest to the budget. Conv extractor copied from the teacher, the rest random.
+- half: same depth, half the hidden size, heads and FFN (the paper's "12-layer half", 26.9M for Base:
+  a fixed shape, not fitted to the budget). Conv extractor copied from the teacher, the rest random.
+Size is parameters or MACs, whichever the target is given in."""
+
+from __future__ import annotations
+
+import copy
+
+from torch import nn
+
+from dpbench.compress.distill import Pair, layer_to_layer_pairs, prediction_head_pairs, scale_layers
+from dpbench.compress.sparsity import config_size
+from dpbench.errors import DpbenchError
+from dpbench.models import Encoder, EncoderConfig, build_encoder, load_encoder
+
+
+def copy_matching(student: nn.Module, teacher: nn.Module) -> list[str]:
+    """Copy every teacher tensor whose name and shape exist in the student; returns the copied names."""
+    target = student.state_dict()
+    copied = [k for k, v in teacher.state_dict().items() if k in target and target[k].shape == v.shape]
+    student.load_state_dict({k: teacher.state_dict()[k] for k in copied}, strict=False)
+    return copied
+
+
+def distilhubert_config(teacher: EncoderConfig, budget: float, kind: str) -> EncoderConfig:
+    """Teacher's first k layers, k in 1..depth-1 chosen closest to `budget`."""
+    best = None
+    for k in range(1, max(2, teacher.num_layers)):
+        config = copy.deepcopy(teacher)
+        config.num_layers = k
+        config.num_heads = teacher.num_heads[:k]
+        config.ffn_dims = teacher.ffn_dims[:k]
+        config.original_num_heads = teacher.original_num_heads[:k]
+        error = abs(config_size(config, kind) - budget)
+        if best is None or error < best[0]:
+            best = (error, config)
+    return best[1]
+
+
+def thin_config(teacher: EncoderConfig, hidden: int) -> EncoderConfig:
+    """Teacher depth and head count, hidden size `hidden`, FFN size `hidden`."""
+    heads = teacher.num_heads[0]
+    config = copy.deepcopy(teacher)
+    config.hidden_size = hidden
+    config.head_dim = hidden // heads
+    config.num_heads = [heads] * teacher.num_layers
+    config.original_num_heads = [heads] * teacher.num_layers
+    config.ffn_dims = [hidden] * teacher.num_layers
+    config.pos_conv_groups = _groups_for(hidden, teacher.pos_conv_groups)
+    return config
+
+
+def fithubert_config(teacher: EncoderConfig, budget: float, kind: str) -> EncoderConfig:
+    heads = teacher.num_heads[0]
+    candidates = [thin_config(teacher, h) for h in range(heads, teacher.hidden_size + 1, heads)]
+    return min(candidates, key=lambda c: abs(config_size(c, kind) - budget))
+
+
+def half_config(teacher: EncoderConfig) -> EncoderConfig:
+    config = copy.deepcopy(teacher)
+    config.hidden_size = teacher.hidden_size // 2
+    config.num_heads = [max(1, h // 2) for h in teacher.num_heads]
+    config.original_num_heads = list(config.num_heads)
+    config.ffn_dims = [f // 2 for f in teacher.ffn_dims]
+    config.pos_conv_groups = _groups_for(config.hidden_size, teacher.pos_conv_groups)
+    return config
+
+
+def _groups_for(hidden: int, groups: int) -> int:
+    """The largest group count <= `groups` that divides `hidden` (the position conv is grouped)."""
+    return next(g for g in range(groups, 0, -1) if hidden % g == 0)
+
+
+def check_compatible(teacher: EncoderConfig, student: EncoderConfig, source: str, method: str) -> None:
+    """A starting student must produce the teacher's frames, and (layer-to-layer) have its depth and width."""
+    if (student.conv_kernels, student.conv_strides) != (teacher.conv_kernels, teacher.conv_strides):
+        raise DpbenchError(
+            f"{source}: its conv kernels/strides {student.conv_kernels}/{student.conv_strides} differ from the "
+            f"teacher's {teacher.conv_kernels}/{teacher.conv_strides}, so frames would not line up; "
+            "start from a student of the same family as the teacher"
+        )
+    if method == "dphubert" and (student.num_layers, student.hidden_size) != (teacher.num_layers, teacher.hidden_size):
+        raise DpbenchError(
+            f"{source}: {student.num_layers} layers of width {student.hidden_size}, but layer-to-layer distillation "
+            f"with identity heads needs the teacher's {teacher.num_layers} layers of width {teacher.hidden_size}; "
+            "pass a student with the teacher's shape (or drop --student-init to start from the teacher)"
+        )
+
+
+def build_student(
+    method: str, teacher: Encoder, budget: float, kind: str, student_init: str | None = None
+) -> Encoder:
+    """The stage-1 student of `method`, initialised as that method prescribes (see module docstring)."""
+    tc = teacher.config
+    if method == "dphubert":
+        source = teacher if student_init is None else load_encoder(student_init)
+        if student_init is not None:
+            check_compatible(tc, source.config, student_init, method)
+        student = build_encoder(copy.deepcopy(source.config))
+        student.load_state_dict(source.state_dict(), strict=False)
+        student.set_gates(conv=True, heads=True, attention=True, ffn_units=True, ffn=True)
+        return student
+    if method == "distilhubert":
+        config = distilhubert_config(tc, budget, kind)
+    elif method == "fithubert":
+        config = fithubert_config(tc, budget, kind)
+    elif method == "half":
+        config = half_config(tc)
+    else:
+        raise DpbenchError(f"--method {method!r}: unknown method")
+    student = build_encoder(config)
+    copy_matching(student, teacher)
+    return student
+
+
+def distill_pairs(method: str, layers: list[int], teacher_depth: int, student_depth: int) -> list[Pair]:
+    """Which student hidden state predicts which teacher hidden state."""
+    scaled = scale_layers(layers, teacher_depth)
+    if method == "distilhubert":
+        return prediction_head_pairs([i for i in scaled if i > 0] or [teacher_depth], student_depth)
+    return layer_to_layer_pairs(scaled)
