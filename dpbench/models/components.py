@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from dpbench.models.evalcache import cached
 from dpbench.models.hardconcrete import HardConcrete
 
 # Initial keep probabilities of the gates (METHOD.md section 2).
@@ -21,13 +22,47 @@ KEEP_PROB_FFN_UNITS = 0.5
 
 def masked_layer_norm(x: Tensor, norm: nn.LayerNorm, support: Tensor | None) -> Tensor:
     """LayerNorm over the last dim, with statistics over the channels where `support` is True."""
-    if support is None:
+    if support is None or bool(support.all()):  # fast path: nothing pruned (yet)
         return norm(x)
     weight = support.to(x.dtype)
     count = weight.sum().clamp_min(1.0)
     mean = (x * weight).sum(-1, keepdim=True) / count
     var = ((x - mean).pow(2) * weight).sum(-1, keepdim=True) / count
     return (x - mean) * torch.rsqrt(var + norm.eps) * norm.weight + norm.bias
+
+
+def _scale_and_bias(
+    linear: nn.Linear, unit_mask: Tensor | None, block_mask: Tensor | None, expand: int
+) -> tuple[Tensor, Tensor | None]:
+    """Factors per input unit (each unit mask value repeated `expand` times) and the output bias
+    of `linear(x * unit_mask) * block_mask`."""
+    scale = unit_mask.repeat_interleave(expand) if unit_mask is not None else None
+    bias = linear.bias
+    if block_mask is not None:
+        scale = block_mask if scale is None else scale * block_mask
+        bias = bias * block_mask if bias is not None else None
+    return scale, bias
+
+
+def gated_linear(
+    owner: nn.Module, x: Tensor, linear: nn.Linear, unit_mask: Tensor | None, block_mask: Tensor | None,
+    expand: int = 1,
+) -> Tensor:
+    """`linear(x * unit_mask) * block_mask` in one pass over the activations. Without autograd the
+    masks are folded into the weights instead, cached on `owner` while the masks and weights stay
+    the same tensors (eval-mode gates return cached masks)."""
+    if unit_mask is None and block_mask is None:
+        return linear(x)
+    if not torch.is_grad_enabled():
+
+        def fold() -> tuple[Tensor, Tensor | None]:
+            scale, bias = _scale_and_bias(linear, unit_mask, block_mask, expand)
+            return linear.weight * scale[None, :], bias
+
+        weight, bias = cached(owner, "folded", [linear.weight, linear.bias, unit_mask, block_mask], fold)
+        return F.linear(x, weight, bias)
+    scale, bias = _scale_and_bias(linear, unit_mask, block_mask, expand)
+    return F.linear(x * scale, linear.weight, bias)
 
 
 def conv_output_length(length: Tensor, kernel: int, stride: int) -> Tensor:
@@ -48,8 +83,19 @@ class ConvLayer(nn.Module):
         else:
             self.norm = None
 
-    def forward(self, x: Tensor, support: Tensor | None = None) -> Tensor:
-        x = self.conv(x)
+    def forward(self, x: Tensor, support: Tensor | None = None, in_scale: Tensor | None = None) -> Tensor:
+        """`support`: this layer's unpruned channels (for its LayerNorm); `in_scale`: the previous
+        layer's channel mask, applied to this layer's weights (cached without autograd)."""
+        if in_scale is None:
+            x = self.conv(x)
+        else:
+
+            def scaled() -> Tensor:
+                return self.conv.weight * in_scale[None, :, None]
+
+            no_grad = not torch.is_grad_enabled()
+            weight = cached(self, "scaled", [self.conv.weight, in_scale], scaled) if no_grad else scaled()
+            x = F.conv1d(x, weight, self.conv.bias, stride=self.stride)
         if isinstance(self.norm, nn.LayerNorm):
             x = masked_layer_norm(x.transpose(1, 2), self.norm, support).transpose(1, 2)
         elif self.norm is not None:
@@ -91,9 +137,10 @@ class ConvFeatureExtractor(nn.Module):
         masks = [gate() for gate in self.channel_gates] if self.channel_gates is not None else None
         x = wavs.unsqueeze(1)
         for i, layer in enumerate(self.layers):
-            x = layer(x, masks[i] > 0 if masks is not None else None)
-            if masks is not None and i < len(self.layers) - 1:
-                x = x * masks[i][None, :, None]
+            if masks is None:
+                x = layer(x)
+            else:  # a layer's mask scales the next layer's weights rather than the activations
+                x = layer(x, masks[i] > 0, masks[i - 1] if i > 0 else None)
         return x, (masks[-1] if masks is not None else None)
 
 
@@ -108,7 +155,21 @@ class FeatureProjection(nn.Module):
     def forward(self, x: Tensor, channel_mask: Tensor | None = None) -> Tensor:
         if channel_mask is None:
             return self.projection(self.layer_norm(x))
+        if not torch.is_grad_enabled():  # compute on the kept channels only, as the pruned model does
+            norm, proj = self.layer_norm, self.projection
+            sources = [channel_mask, norm.weight, norm.bias, proj.weight, proj.bias]
+            keep, norm_weight, norm_bias, weight = cached(
+                self, "kept", sources, lambda: self._kept_weights(channel_mask)
+            )
+            kept = F.layer_norm(x.index_select(-1, keep), (len(keep),), norm_weight, norm_bias, norm.eps)
+            return F.linear(kept, weight, proj.bias)
         return self.projection(masked_layer_norm(x, self.layer_norm, channel_mask > 0) * channel_mask)
+
+    def _kept_weights(self, mask: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Kept channel indices, their LayerNorm weight and bias, and projection weights scaled by the mask."""
+        keep = torch.nonzero(mask > 0).flatten()
+        weight = self.projection.weight[:, keep] * mask[keep][None, :]
+        return keep, self.layer_norm.weight[keep], self.layer_norm.bias[keep], weight
 
 
 class PositionalConv(nn.Module):
@@ -123,8 +184,7 @@ class PositionalConv(nn.Module):
         nn.init.normal_(self.weight_v, std=math.sqrt(4.0 / (kernel * hidden)))
 
     def weight(self) -> Tensor:
-        norm = self.weight_v.norm(dim=(0, 1), keepdim=True)
-        return self.weight_g * self.weight_v / norm
+        return torch._weight_norm(self.weight_v, self.weight_g, 2)  # torch's fused weight_norm kernel
 
     def forward(self, x: Tensor) -> Tensor:
         y = F.conv1d(x.transpose(1, 2), self.weight(), self.bias, padding=self.kernel // 2, groups=self.groups)
@@ -208,13 +268,11 @@ class SelfAttention(nn.Module):
                 attn_mask = attn_mask.masked_fill(padding_mask[:, None, None, :], float("-inf"))
         elif padding_mask is not None:
             attn_mask = ~padding_mask[:, None, None, :]
-        context = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
-        if self.head_gate is not None:
-            context = context * self.head_gate()[None, :, None, None]
-        out = self.out_proj(context.transpose(1, 2).reshape(batch, length, -1))
-        if self.block_gate is not None:
-            out = out * self.block_gate()
-        return out
+        context = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)  # (B, H, T, head_dim)
+        context = context.transpose(1, 2).reshape(batch, length, -1)
+        head_mask = self.head_gate() if self.head_gate is not None else None
+        block_mask = self.block_gate() if self.block_gate is not None else None
+        return gated_linear(self, context, self.out_proj, head_mask, block_mask, expand=self.head_dim)
 
 
 class FeedForward(nn.Module):
@@ -233,12 +291,9 @@ class FeedForward(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         h = F.gelu(self.intermediate_dense(x))
-        if self.unit_gate is not None:
-            h = h * self.unit_gate()
-        out = self.output_dense(h)
-        if self.block_gate is not None:
-            out = out * self.block_gate()
-        return out
+        unit_mask = self.unit_gate() if self.unit_gate is not None else None
+        block_mask = self.block_gate() if self.block_gate is not None else None
+        return gated_linear(self, h, self.output_dense, unit_mask, block_mask)
 
 
 class TransformerLayer(nn.Module):

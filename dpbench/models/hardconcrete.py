@@ -10,6 +10,8 @@ import math
 import torch
 from torch import nn
 
+from dpbench.models.evalcache import cached
+
 BETA = 2.0 / 3.0
 LIMIT_LEFT = -0.1
 LIMIT_RIGHT = 1.1
@@ -21,7 +23,8 @@ class HardConcrete(nn.Module):
     """A vector of `n` stochastic gates in [0, 1] that are exactly 0 or 1 with non-zero probability.
 
     Train mode: one sample per forward, shared across the batch. Eval mode: the deterministic mask,
-    where the round(n - L0) units with the smallest soft value are zero and the rest keep it.
+    where the round(n - L0) units with the smallest soft value are zero and the rest keep it
+    (computed once and reused while log_alpha is unchanged, when autograd is off).
     """
 
     def __init__(self, n: int, init_keep_prob: float = 0.99, init_std: float = 0.01) -> None:
@@ -59,7 +62,11 @@ class HardConcrete(nn.Module):
         return soft
 
     def forward(self) -> torch.Tensor:
-        return self.sample() if self.training else self.eval_mask()
+        if self.training:
+            return self.sample()
+        if torch.is_grad_enabled():
+            return self.eval_mask()
+        return cached(self, "eval_mask", [self.log_alpha], self.eval_mask)
 
     def extra_repr(self) -> str:
         return f"n={self.n}"

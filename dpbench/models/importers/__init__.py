@@ -1,0 +1,8 @@
+"""Importers of real checkpoints (Hugging Face, torchaudio, fairseq) as dpbench Encoders."""
+
+from dpbench.models.importers.detect import import_checkpoint
+from dpbench.models.importers.fairseq import from_fairseq
+from dpbench.models.importers.huggingface import from_huggingface, from_huggingface_state
+from dpbench.models.importers.torchaudio import from_torchaudio
+
+__all__ = ["from_fairseq", "from_huggingface", "from_huggingface_state", "from_torchaudio", "import_checkpoint"]
