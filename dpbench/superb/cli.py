@@ -1,0 +1,82 @@
+"""`dpbench superb`: run SUPERB tasks on an upstream through s3prl's own downstream code."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import click
+
+from dpbench.errors import DpbenchError
+from dpbench.superb.configs import CONFIG_DIR, SCALES, load_config
+from dpbench.superb.run import RunOptions, run_task
+from dpbench.superb.tasks import SUITE, TASKS, get_task
+from dpbench.superb.upstream_spec import parse_upstream
+
+
+def parse_lrs(text: str | None, sweep: list[float]) -> list[float | None]:
+    """`--lr`: empty = the config's value, `sweep` = the config's sweep list, else comma-separated floats."""
+    if text is None:
+        return [None]
+    if text == "sweep":
+        if not sweep:
+            raise DpbenchError("this config has no dpbench.lr_sweep list: pass --lr 1e-4,1e-3 instead")
+        return [float(lr) for lr in sweep]
+    try:
+        return [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise DpbenchError(f"--lr {text!r}: give a number, a comma-separated list, or 'sweep'") from None
+
+
+@click.command("superb")
+@click.option("--task", "task_name", required=True, help=f"one of {', '.join(TASKS)}, or 'all' ({', '.join(SUITE)})")
+@click.option("--upstream", required=True,
+              help="dpbench checkpoint, teacher checkpoint/name (e.g. tiny-hubert), or s3prl:<hub entry>")
+@click.option("--data", "data_root", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="corpus root (layout in docs/ARCHITECTURE.md)")
+@click.option("--scale", type=click.Choice(SCALES), default="cpu", show_default=True)
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--lr", "lr_text", default=None,
+              help="learning rate, a comma-separated list, or 'sweep' (the config's list); default: the config's")
+@click.option("--out", "out_root", type=click.Path(path_type=Path), default=Path("runs/superb"), show_default=True,
+              help="runs go to OUT/<upstream>/<task>/lr<lr>/")
+@click.option("--results", "store", type=click.Path(path_type=Path), default=Path("results/superb.jsonl"),
+              show_default=True, help="results store (JSONL)")
+@click.option("--config-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=CONFIG_DIR,
+              show_default=True)
+@click.option("--quiet", is_flag=True, help="keep s3prl's output in the run folder's logs only")
+def superb_command(task_name: str, upstream: str, data_root: Path, scale: str, device: str, lr_text: str | None,
+                   out_root: Path, store: Path, config_dir: Path, quiet: bool) -> None:
+    """Train and test SUPERB downstream tasks; rerunning the same command resumes an interrupted run."""
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    names = SUITE if task_name.lower() == "all" else (task_name,)
+    options = RunOptions(parse_upstream(upstream), data_root, out_root.resolve(), device, scale, store.resolve(),
+                         config_dir, quiet)
+    failures = []
+    for name in names:
+        try:
+            record = run_lrs(name, options, lr_text)
+        except DpbenchError as error:
+            if len(names) == 1:
+                raise
+            failures.append(f"{name}: {error.message}")
+            click.echo(f"[dpbench] {name} failed: {error.message}", err=True)
+            continue
+        click.echo(f"{record['task']}\t{record['metric']}\t{record['value']:.2f}\tlr={record['lr']:g}\t"
+                   f"(dev-selected; {record['wall_time_s']:.0f} s)\t{record['run_dir']}")
+    if failures:
+        raise DpbenchError(f"{len(failures)} of {len(names)} tasks failed:\n" + "\n".join(failures))
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """Turn SIGTERM into SystemExit so the running s3prl subprocess is stopped as well."""
+    raise SystemExit(128 + signum)
+
+
+def run_lrs(name: str, options: RunOptions, lr_text: str | None) -> dict:
+    """Run one task at each requested learning rate; return the record whose dev value is best."""
+    task = get_task(name)
+    _, settings = load_config(task.stem, options.scale, options.config_dir)
+    records = [run_task(task, options, lr) for lr in parse_lrs(lr_text, settings.get("lr_sweep", []))]
+    pick = max if task.higher_is_better else min
+    return pick(records, key=lambda record: record["dev_value"])

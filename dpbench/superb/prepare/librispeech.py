@@ -1,0 +1,38 @@
+"""A LibriSpeech view that s3prl's `LibriSpeech` corpus class can parse (it needs `SPEAKERS.TXT`)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dpbench.errors import DpbenchError
+from dpbench.io_utils import atomic_write_text
+
+SPEAKERS_HEADER = ";ID  |SEX| SUBSET           |MINUTES| NAME\n"
+
+
+def count_utterances(split_dir: Path) -> int:
+    return sum(1 for _ in split_dir.rglob("*.flac"))
+
+
+def librispeech_view(source: Path, target: Path, splits: list[str]) -> Path:
+    """Link `splits` of `source` into `target` and add `SPEAKERS.TXT` if the corpus has none."""
+    target.mkdir(parents=True, exist_ok=True)
+    speakers: set[str] = set()
+    for split in splits:
+        split_dir = source / split
+        if count_utterances(split_dir) == 0:
+            raise DpbenchError(f"{split_dir} has no .flac utterances: LibriSpeech layout expected "
+                               "(<split>/<spk>/<chap>/<spk>-<chap>-<utt>.flac + .trans.txt)")
+        link = target / split
+        if not link.exists():
+            os.symlink(split_dir.resolve(), link, target_is_directory=True)
+        speakers.update(p.name for p in split_dir.iterdir() if p.is_dir())
+    speakers_file = source / "SPEAKERS.TXT"
+    if speakers_file.is_file():
+        if not (target / "SPEAKERS.TXT").exists():
+            os.symlink(speakers_file.resolve(), target / "SPEAKERS.TXT")
+    else:
+        lines = [f"{spk} | U | {','.join(splits)} | 0.00 | dpbench\n" for spk in sorted(speakers, key=int)]
+        atomic_write_text(target / "SPEAKERS.TXT", SPEAKERS_HEADER + "".join(lines))
+    return target

@@ -1,0 +1,195 @@
+"""Running one SUPERB task end to end: prepare, train and evaluate in s3prl subprocesses, record."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from dpbench.errors import DpbenchError
+from dpbench.io_utils import atomic_write_json
+from dpbench.results import ResultsStore
+from dpbench.superb import compat
+from dpbench.superb.configs import CONFIG_DIR, config_hash, get_key, load_config, set_key
+from dpbench.superb.tasks.base import RunRequest, Stage, Task
+from dpbench.superb.upstream_spec import UpstreamSpec, complexity, fingerprint
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class RunOptions:
+    """Everything `dpbench superb` was asked besides the task and learning rate."""
+
+    upstream: UpstreamSpec
+    data_root: Path
+    out_root: Path
+    device: str = "cpu"
+    scale: str = "cpu"
+    store: Path = Path("results/superb.jsonl")
+    config_dir: Path = CONFIG_DIR
+    quiet: bool = False
+
+
+def run_dir_for(options: RunOptions, task: Task, lr: float) -> Path:
+    return options.out_root / options.upstream.name / task.name / f"lr{lr:g}"
+
+
+def run_task(task: Task, options: RunOptions, lr: float | None) -> dict:
+    """Run (or resume) one task at one learning rate; return its results record."""
+    config, settings = load_config(task.stem, options.scale, options.config_dir)
+    lr = float(get_key(config, task.lr_key) if lr is None else lr)
+    set_key(config, task.lr_key, lr)
+    digest = config_hash({"task": task.name, "config": config, "settings": settings})
+    run_dir = run_dir_for(options, task, lr)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with FileLock(str(run_dir / ".lock"), timeout=0):
+            return _run_locked(task, options, lr, config, settings, digest, run_dir)
+    except Timeout:
+        raise DpbenchError(f"another `dpbench superb` is running in {run_dir}: wait for it, "
+                           "or pass another --out") from None
+
+
+def _run_locked(task: Task, options: RunOptions, lr: float, config: dict, settings: dict, digest: str,
+                run_dir: Path) -> dict:
+    store = ResultsStore(options.store)
+    hash_path = run_dir / "config_hash"
+    if hash_path.is_file() and hash_path.read_text().strip() != digest:
+        raise DpbenchError(f"{run_dir} holds a run of another config ({hash_path}): pass another --out "
+                           "or delete that folder")
+    hash_path.write_text(digest + "\n")
+    upstream_hash = _check_upstream(run_dir, options.upstream)
+    result_path = run_dir / "result.json"
+    if result_path.is_file():
+        record = json.loads(result_path.read_text(encoding="utf-8"))
+        _ensure_recorded(store, record)
+        _say(f"[dpbench] {task.name} lr={lr:g}: already finished in {run_dir}")
+        return record
+    request = RunRequest(options.upstream, Path(options.data_root).resolve(), run_dir, options.device)
+    start = time.time()
+    filled = task.prepare(request, config, settings)
+    prepare_s = time.time() - start
+    stages = task.stages(request, filled, settings)
+    for index, stage in enumerate(stages, 1):
+        _run_stage(stage, run_dir, options, f"{task.name} lr={lr:g} [{index}/{len(stages)}]")
+        _check_upstream(run_dir, options.upstream)
+    outcome = task.outcome(request, filled, settings)
+    params, macs = complexity(options.upstream)
+    record = {
+        "task": task.name,
+        "metric": task.metric,
+        "value": outcome.value,
+        "dev_value": outcome.dev_value,
+        "higher_is_better": task.higher_is_better,
+        "upstream": options.upstream.name,
+        "upstream_path": options.upstream.source,
+        "upstream_sha256": upstream_hash,
+        "params": params,
+        "macs": macs,
+        "lr": lr,
+        "steps": int(get_key(config, task.steps_key)),
+        "scale": options.scale,
+        "device": options.device,
+        "wall_time_s": round(prepare_s + _stage_time(run_dir), 1),
+        "config_hash": digest,
+        "run_dir": str(run_dir),
+        "timestamp": time.time(),
+        **({"details": outcome.details} if outcome.details else {}),
+    }
+    atomic_write_json(result_path, record)
+    _ensure_recorded(store, record)
+    _say(f"[dpbench] {task.name} lr={lr:g}: {task.metric} {outcome.value:.2f} (dev {outcome.dev_value:.2f})")
+    return record
+
+
+def _check_upstream(run_dir: Path, upstream: UpstreamSpec) -> str | None:
+    """Pin the upstream checkpoint's content hash to the run folder; refuse to go on if it changed."""
+    current = fingerprint(upstream)
+    path = run_dir / "upstream_sha256"
+    if path.is_file():
+        pinned = path.read_text().strip()
+        if current != (pinned or None):
+            raise DpbenchError(f"the upstream {upstream.source!r} changed since this run started (hash {pinned} "
+                               f"in {path}, now {current}): its checkpoint was replaced, so training and testing "
+                               "would use different models. Delete the run folder (or pass another --out) to start over")
+    else:
+        path.write_text((current or "") + "\n")
+    return current
+
+
+def _ensure_recorded(store: ResultsStore, record: dict) -> None:
+    """Append `record` unless the store already holds it (a resumed run killed after writing result.json)."""
+    key = (record["run_dir"], record["timestamp"])
+    if not any((r.get("run_dir"), r.get("timestamp")) == key for r in store):
+        store.append(record)
+
+
+def _stage_time(run_dir: Path) -> float:
+    """Seconds spent in s3prl subprocesses, interrupted attempts included."""
+    path = run_dir / "stage_times.json"
+    return sum(json.loads(path.read_text()).values()) if path.is_file() else 0.0
+
+
+def _run_stage(stage: Stage, run_dir: Path, options: RunOptions, label: str) -> None:
+    """Run one s3prl subprocess unless its done-marker exists; its output goes to `<stage>.log`."""
+    marker = run_dir / f".{stage.name}.done"
+    if marker.is_file():
+        _say(f"[dpbench] {label} {stage.name}: done earlier, skipped")
+        return
+    if stage.fallback and not stage.fallback[0].exists() and stage.fallback[1].exists():
+        wanted, stand_in = stage.fallback
+        _say(f"[dpbench] {label}: no {wanted.name} (the dev metric never rose above its start), "
+             f"evaluating {stand_in.name} instead, as s3prl's runner does")
+        stage.argv = [str(stand_in) if arg == str(wanted) else arg for arg in stage.argv]
+        stage.requires = [stand_in if path == wanted else path for path in stage.requires]
+    for path in stage.requires:
+        if not path.exists():
+            raise DpbenchError(f"{path} is missing, so {stage.name} cannot run: the training stage saved no "
+                               "dev-best checkpoint; check its log in the run folder")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log_path = run_dir / f"{stage.name}.log"
+    env = compat.child_env(options.device)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    env.update(stage.env)
+    command = [sys.executable, "-m", "dpbench.superb.launch", *stage.argv]
+    _say(f"[dpbench] {label} {stage.name}: running s3prl (log: {log_path})")
+    start = time.time()
+    with open(log_path, "ab") as log:
+        log.write(("$ " + " ".join(command) + "\n").encode())
+        process = subprocess.Popen(command, cwd=run_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            for chunk in iter(lambda: process.stdout.read1(65536), b""):
+                log.write(chunk)
+                log.flush()
+                if not options.quiet:
+                    sys.stderr.buffer.write(chunk)
+                    sys.stderr.flush()
+            code = process.wait()
+        except BaseException:  # interrupted: stop s3prl too; its checkpoints let the next run resume
+            process.terminate()
+            process.wait()
+            raise
+        finally:
+            _add_time(run_dir, stage.name, time.time() - start)
+    if code != 0:
+        raise DpbenchError(f"s3prl {stage.name} failed (exit code {code}); see {log_path}. "
+                           "Fix the cause and rerun the same command: finished stages are kept")
+    marker.touch()
+
+
+def _add_time(run_dir: Path, name: str, seconds: float) -> None:
+    path = run_dir / "stage_times.json"
+    times = json.loads(path.read_text()) if path.is_file() else {}
+    times[name] = times.get(name, 0.0) + seconds
+    atomic_write_json(path, times)
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)

@@ -1,0 +1,34 @@
+"""ASR: character CTC on LibriSpeech (`s3prl.problem` SuperbASR, the SUPERB ASR recipe)."""
+
+from __future__ import annotations
+
+from dpbench.superb.configs import with_paths
+from dpbench.superb.parse import problem_result
+from dpbench.superb.prepare.librispeech import librispeech_view
+from dpbench.superb.tasks.base import Outcome, RunRequest
+from dpbench.superb.tasks.problem_task import ProblemTask
+
+
+class ASR(ProblemTask):
+    name = "ASR"
+    stem = "asr"
+    metric = "wer"
+    higher_is_better = False
+    corpus = "LibriSpeech"
+    problem = "s3prl.problem.asr.superb_asr:SuperbASR"
+    train_stop = 3
+    test_start = 4
+
+    def fill(self, request: RunRequest, config: dict) -> dict:
+        source = self.corpus_dir(request.data_root)
+        data = config["prepare_data"]
+        splits = [*data["train_sets"], *data["valid_sets"], *data["test_sets"]]
+        view = librispeech_view(source, request.run_dir / "data" / "LibriSpeech", splits)
+        return with_paths(config, {"prepare_data.dataset_root": view})
+
+    def outcome(self, request: RunRequest, config: dict, settings: dict) -> Outcome:
+        outcome = super().outcome(request, config, settings)
+        test_name = config["prepare_data"]["test_sets"][0]
+        result = request.run_dir / "exp" / "evaluate" / "valid_best" / test_name / "result.yaml"
+        outcome.details = {"cer": 100.0 * problem_result(result, "cer")}
+        return outcome

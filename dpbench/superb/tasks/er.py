@@ -1,0 +1,40 @@
+"""ER: emotion recognition on IEMOCAP, 4 classes, averaged over session folds (s3prl `-d emotion`)."""
+
+from __future__ import annotations
+
+import json
+
+from dpbench.superb.configs import set_key, with_paths
+from dpbench.superb.tasks.base import RunRequest, require_batches
+from dpbench.superb.tasks.runner_task import RunnerTask
+
+ALL_FOLDS = ["fold1", "fold2", "fold3", "fold4", "fold5"]
+
+
+class ER(RunnerTask):
+    name = "ER"
+    stem = "er"
+    metric = "accuracy"
+    higher_is_better = True
+    corpus = "iemocap"
+    downstream = "emotion"
+
+    def variants(self, settings: dict) -> list[str]:
+        return list(settings.get("folds", ALL_FOLDS))
+
+    def variant_config(self, config: dict, variant: str) -> dict:
+        return set_key(with_paths(config, {}), "downstream_expert.datarc.test_fold", variant)
+
+    def fill(self, request: RunRequest, config: dict) -> dict:
+        from dpbench.data.synth.iemocap import write_s3prl_metadata
+
+        root = self.corpus_dir(request.data_root, "Session1")
+        meta_dir = request.run_dir / "metadata"
+        for path in write_s3prl_metadata(root, meta_dir):
+            if path.name == "train_meta_data.json":
+                entries = json.loads(path.read_text())["meta_data"]
+                require_batches(self.name, len(entries), 2, path)
+        return with_paths(config, {
+            "downstream_expert.datarc.root": root,
+            "downstream_expert.datarc.meta_data": meta_dir,
+        })
