@@ -22,6 +22,7 @@ from dpbench.errors import DpbenchError
 
 TEACHER = "tiny-hubert"
 STUDENT_NAMES = {"dphubert": "DPHuBERT", "distilhubert": "DistilHuBERT", "fithubert": "FitHuBERT", "half": "Half-width"}
+DEFAULT_METHODS = "dphubert,distilhubert,fithubert"  # the paper's comparison; add `half` with --methods
 DEFAULT_TASKS = "KS,IC,SID,ER,PR,ASR"
 
 
@@ -62,7 +63,7 @@ def _stage(number: int, total: int, text: str) -> None:
     click.secho(f"\n[{number}/{total}] {text}", bold=True)
 
 
-def compress_jobs(corpus: Path, runs: Path, methods: list[str], sparsity: float, device: str,
+def compress_jobs(corpus: Path, runs: Path, logs: Path, methods: list[str], sparsity: float, device: str,
                   steps: tuple[int | None, int | None]) -> list[Job]:
     jobs = []
     for method in methods:
@@ -75,16 +76,17 @@ def compress_jobs(corpus: Path, runs: Path, methods: list[str], sparsity: float,
                 args += [flag, str(value)]
         if (out / "state.json").exists():
             args.append("--resume")
-        jobs.append(Job(f"compress {method}", args, out / "compress.log"))
+        jobs.append(Job(f"compress {method}", args, logs / f"compress-{method}.log"))
     return jobs
 
 
-def superb_jobs(upstreams: list[str], corpus: Path, out: Path, store: Path, tasks: list[str], device: str) -> list[Job]:
+def superb_jobs(upstreams: list[str], corpus: Path, out: Path, logs: Path, store: Path, tasks: list[str],
+                device: str) -> list[Job]:
     return [
         Job(f"SUPERB {task} on {Path(upstream).stem}",
             ["superb", "--task", task, "--upstream", upstream, "--data", str(corpus), "--out", str(out),
              "--results", str(store), "--device", device, "--quiet"],
-            out / "logs" / f"{Path(upstream).stem}-{task}.log")
+            logs / f"superb-{Path(upstream).stem}-{task}.log")
         for task in tasks
         for upstream in upstreams
     ]
@@ -110,8 +112,8 @@ def student_checkpoints(runs: Path, models: Path, methods: list[str]) -> list[Pa
               help="Everything the demo makes goes here.")
 @click.option("--size", type=click.Choice(["tiny", "small", "medium"]), default="small", show_default=True,
               help="Synthetic corpus size.")
-@click.option("--methods", default=",".join(STUDENT_NAMES), show_default=True,
-              help="Students to compress: dphubert and the baselines.")
+@click.option("--methods", default=DEFAULT_METHODS, show_default=True,
+              help=f"Students to compress, from {', '.join(STUDENT_NAMES)}.")
 @click.option("--tasks", default=DEFAULT_TASKS, show_default=True, help="SUPERB tasks to run.")
 @click.option("--sparsity", type=float, default=0.65, show_default=True,
               help="Target parameter sparsity (the tiny teacher's unprunable share is larger than Base's).")
@@ -140,12 +142,13 @@ def demo_command(out: Path, size: str, methods: str, tasks: str, sparsity: float
     click.echo(f"corpus at {corpus}: {info['hours']:.2f} h of audio")
 
     _stage(2, 4, f"compress {TEACHER} at {sparsity:.0%} parameter sparsity: {', '.join(method_list)}")
-    failed = run_jobs(compress_jobs(corpus, out / "compress", method_list, sparsity, device,
+    failed = run_jobs(compress_jobs(corpus, out / "compress", out / "logs", method_list, sparsity, device,
                                     (stage1_steps, stage2_steps)), workers, "compress")
     students = student_checkpoints(out / "compress", out / "models", method_list)
 
     _stage(3, 4, f"SUPERB at CPU scale: {', '.join(task_list)} for {TEACHER} and {len(students)} students")
-    failed += run_jobs(superb_jobs([TEACHER, *map(str, students)], corpus, out / "superb", store, task_list, device),
+    upstreams = [TEACHER, *map(str, students)]
+    failed += run_jobs(superb_jobs(upstreams, corpus, out / "superb", out / "logs", store, task_list, device),
                        workers, "SUPERB")
 
     _stage(4, 4, "report")

@@ -1,4 +1,4 @@
-"""Shared fixtures: one tiny synthetic corpus per test session."""
+"""Shared fixtures: one tiny synthetic corpus per test session, and empty checkpoint caches."""
 
 from __future__ import annotations
 
@@ -15,3 +15,17 @@ def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("synth") / "tiny"
     synthesize(out, size="tiny", seed=0)
     return out
+
+
+@pytest.fixture
+def empty_caches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every teacher checkpoint location points into an empty temporary folder."""
+    from dpbench.teachers import TEACHERS
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    monkeypatch.setenv("DPBENCH_CHECKPOINTS", str(tmp_path / "ckpts"))
+    for teacher in TEACHERS.values():
+        monkeypatch.delenv(teacher.env_var, raising=False)
+    return tmp_path

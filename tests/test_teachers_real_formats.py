@@ -9,18 +9,7 @@ import torch
 import torchaudio
 import transformers
 
-from dpbench.teachers import TEACHERS, load_model
-
-
-@pytest.fixture
-def caches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
-    monkeypatch.setenv("DPBENCH_CHECKPOINTS", str(tmp_path / "ckpts"))
-    for teacher in TEACHERS.values():
-        monkeypatch.delenv(teacher.env_var, raising=False)
-    return tmp_path
+from dpbench.teachers import load_model
 
 
 def _tiny_torchaudio() -> torch.nn.Module:
@@ -34,10 +23,12 @@ def _tiny_torchaudio() -> torch.nn.Module:
     ).eval()
 
 
-def test_env_var_teacher_in_torchaudio_format_matches_torchaudio(caches: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_var_teacher_in_torchaudio_format_matches_torchaudio(
+    empty_caches: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     torch.manual_seed(0)
     reference = _tiny_torchaudio()
-    path = caches / "hubert_fairseq_base_ls960.pth"
+    path = empty_caches / "hubert_fairseq_base_ls960.pth"
     torch.save(reference.state_dict(), path)
     monkeypatch.setenv("DPBENCH_HUBERT_BASE", str(path))
     model = load_model("hubert_base")
@@ -50,7 +41,7 @@ def test_env_var_teacher_in_torchaudio_format_matches_torchaudio(caches: Path, m
         assert torch.allclose(a, b, atol=1e-4), f"layer {layer}"
 
 
-def test_hf_cache_teacher_matches_transformers(caches: Path) -> None:
+def test_hf_cache_teacher_matches_transformers(empty_caches: Path) -> None:
     torch.manual_seed(0)
     config = transformers.HubertConfig(
         hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, conv_dim=(16,) * 7,
@@ -58,7 +49,7 @@ def test_hf_cache_teacher_matches_transformers(caches: Path) -> None:
         activation_dropout=0.0, feat_proj_dropout=0.0, layerdrop=0.0,
     )
     reference = transformers.HubertModel(config).eval()
-    snapshot = caches / "hf" / "hub" / "models--facebook--hubert-base-ls960" / "snapshots" / "abc123"
+    snapshot = empty_caches / "hf" / "hub" / "models--facebook--hubert-base-ls960" / "snapshots" / "abc123"
     reference.save_pretrained(snapshot)
     model = load_model("hubert_base")
     wavs = torch.randn(1, 8000)

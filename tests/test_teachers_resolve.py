@@ -16,18 +16,6 @@ from dpbench.teachers import TEACHERS, load_model, locations, resolve
 from dpbench.teachers.cli import teachers_command
 
 
-@pytest.fixture
-def empty_caches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every checkpoint location points into an empty temporary folder."""
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
-    monkeypatch.setenv("DPBENCH_CHECKPOINTS", str(tmp_path / "ckpts"))
-    for teacher in TEACHERS.values():
-        monkeypatch.delenv(teacher.env_var, raising=False)
-    return tmp_path
-
-
 def test_missing_teacher_error_says_which_file_goes_where(empty_caches: Path) -> None:
     with pytest.raises(DpbenchError) as error:
         resolve("hubert_base")
