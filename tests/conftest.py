@@ -1,8 +1,9 @@
-"""Shared fixtures: one tiny synthetic corpus per test session, and empty checkpoint caches."""
+"""Shared fixtures: one tiny synthetic corpus per test session, empty checkpoint caches, one thread."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -29,3 +30,14 @@ def empty_caches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for teacher in TEACHERS.values():
         monkeypatch.delenv(teacher.env_var, raising=False)
     return tmp_path
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """Run a test on one torch thread (small models are faster so, and tests share 2 cores)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -24,12 +24,7 @@ SUMMARY_KEYS = {"method", "name", "teacher", "params", "macs", "teacher_params",
                 "config", "teacher_config", "wall_time_s", "student_path", "losses", "kept_units"}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -35,12 +35,7 @@ from dpbench.errors import DpbenchError
 from dpbench.models import build_encoder, count_params, hubert_base_config, prune_encoder, tiny_config
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_scale_layers_to_teacher_depth():
