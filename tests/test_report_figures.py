@@ -80,3 +80,13 @@ def test_bad_run_folders_raise_naming_the_file(tmp_path):
         load_runs([run])
     with pytest.raises(DpbenchError, match="no summary.json"):
         load_runs([tmp_path / "empty"])
+
+
+def test_final_stage_steps_that_restart_are_placed_after_stage_one(tmp_path: Path) -> None:
+    from dpbench.report.runs import _read_log
+
+    header = "step,stage,loss,distill_loss,reg_loss,expected_sparsity,target_sparsity,lambda1,lambda2,lr\n"
+    rows = [f"{s},prune,1,1,0,0.1,0.1,0,0,0.1\n" for s in (1, 2, 3)] + [f"{s},final,1,1,,,,,,0.1\n" for s in (1, 2)]
+    (tmp_path / "train_log.csv").write_text(header + "".join(rows))
+    log = _read_log(tmp_path / "train_log.csv")
+    assert log["step"].tolist() == [1, 2, 3, 4, 5]

@@ -98,6 +98,10 @@ def _read_log(path: Path) -> pd.DataFrame:
         raise DpbenchError(f"{path}: missing columns {missing}; expected at least {list(_LOG_COLUMNS)}")
     numeric = [column for column in log.columns if column != "stage"]
     log[numeric] = log[numeric].apply(pd.to_numeric, errors="coerce")
+    final = log["stage"] == "final"
+    prune_end = log.loc[~final, "step"].max()
+    if final.any() and pd.notna(prune_end) and log.loc[final, "step"].min() <= prune_end:
+        log.loc[final, "step"] += prune_end  # stage 2 counts its steps from 1: place them after stage 1
     return log
 
 
