@@ -8,6 +8,7 @@ each is resumable, so re-running the demo reuses whatever is finished."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -94,8 +95,6 @@ def superb_jobs(upstreams: list[str], corpus: Path, out: Path, logs: Path, store
 
 def student_checkpoints(runs: Path, models: Path, methods: list[str]) -> list[Path]:
     """Each finished student under the name of its method (SUPERB names an upstream after its file)."""
-    import shutil
-
     models.mkdir(parents=True, exist_ok=True)
     paths = []
     for method in methods:

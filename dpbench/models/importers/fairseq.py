@@ -12,7 +12,7 @@ from torch import Tensor
 
 from dpbench.errors import DpbenchError
 from dpbench.models.encoder import Encoder
-from dpbench.models.importers.keys import rename_keys, strip_prefix
+from dpbench.models.importers.keys import WEIGHT_NORM_G, WEIGHT_NORM_V, rename_keys, strip_prefix
 from dpbench.models.importers.shapes import infer_config, load_state
 
 LAYOUT = "fairseq"
@@ -24,8 +24,8 @@ RULES = [
     (r"feature_extractor\.conv_layers\.(\d+)\.2\.1\.(weight|bias)", r"feature_extractor.layers.\1.norm.\2"),
     (r"layer_norm\.(weight|bias)", r"feature_projection.layer_norm.\1"),
     (r"post_extract_proj\.(weight|bias)", r"feature_projection.projection.\1"),
-    (r"encoder\.pos_conv\.0\.(?:weight_g|parametrizations\.weight\.original0)", "pos_conv.weight_g"),
-    (r"encoder\.pos_conv\.0\.(?:weight_v|parametrizations\.weight\.original1)", "pos_conv.weight_v"),
+    (rf"encoder\.pos_conv\.0\.{WEIGHT_NORM_G}", "pos_conv.weight_g"),
+    (rf"encoder\.pos_conv\.0\.{WEIGHT_NORM_V}", "pos_conv.weight_v"),
     (r"encoder\.pos_conv\.0\.bias", "pos_conv.bias"),
     (r"encoder\.layer_norm\.(weight|bias)", r"layer_norm.\1"),
     (r"encoder\.layers\.0\.self_attn\.relative_attention_bias\.weight", "relative_position.rel_attn_embed.weight"),

@@ -8,7 +8,7 @@ from torch import Tensor, nn
 
 from dpbench.errors import DpbenchError
 from dpbench.models.encoder import Encoder
-from dpbench.models.importers.keys import rename_keys, strip_prefix
+from dpbench.models.importers.keys import WEIGHT_NORM_G, WEIGHT_NORM_V, rename_keys, strip_prefix
 from dpbench.models.importers.shapes import infer_config, load_state
 
 LAYOUT = "Hugging Face transformers"
@@ -16,8 +16,6 @@ MODEL_TYPES = {"hubert": "hubert", "wav2vec2": "wav2vec2", "wavlm": "wavlm"}
 # task models (ForCTC, ForSequenceClassification, ...) hold the encoder under these attributes
 PREFIXES = ("hubert.", "wav2vec2.", "wavlm.")
 
-WEIGHT_NORM_G = r"(?:weight_g|parametrizations\.weight\.original0)"
-WEIGHT_NORM_V = r"(?:weight_v|parametrizations\.weight\.original1)"
 RULES = [
     (r"feature_extractor\.conv_layers\.(\d+)\.conv\.(weight|bias)", r"feature_extractor.layers.\1.conv.\2"),
     (r"feature_extractor\.conv_layers\.(\d+)\.layer_norm\.(weight|bias)", r"feature_extractor.layers.\1.norm.\2"),

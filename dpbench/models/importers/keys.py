@@ -11,6 +11,10 @@ from dpbench.errors import DpbenchError
 
 Rule = tuple[str, str]  # (regex matching the whole foreign key, replacement in dpbench naming)
 
+# the position conv's weight norm, saved by the old weight_norm hook or by the parametrization API
+WEIGHT_NORM_G = r"(?:weight_g|parametrizations\.weight\.original0)"
+WEIGHT_NORM_V = r"(?:weight_v|parametrizations\.weight\.original1)"
+
 
 def rename_keys(
     state: Mapping[str, Tensor], rules: Iterable[Rule], ignore: Iterable[str], source: str, layout: str

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 from torch import Tensor, nn
 
 from dpbench.models.encoder import Encoder
-from dpbench.models.importers.keys import rename_keys, strip_prefix
+from dpbench.models.importers.keys import WEIGHT_NORM_G, WEIGHT_NORM_V, rename_keys, strip_prefix
 from dpbench.models.importers.shapes import infer_config, load_state
 
 LAYOUT = "torchaudio"
@@ -20,9 +20,9 @@ RULES = [
     (r"feature_extractor\.conv_layers\.(\d+)\.conv\.(weight|bias)", r"feature_extractor.layers.\1.conv.\2"),
     (r"feature_extractor\.conv_layers\.(\d+)\.layer_norm\.(weight|bias)", r"feature_extractor.layers.\1.norm.\2"),
     (r"encoder\.feature_projection\.(layer_norm|projection)\.(weight|bias)", r"feature_projection.\1.\2"),
-    (r"encoder\.transformer\.pos_conv_embed\.conv\.(?:weight_g|parametrizations\.weight\.original0)",
+    (rf"encoder\.transformer\.pos_conv_embed\.conv\.{WEIGHT_NORM_G}",
      "pos_conv.weight_g"),
-    (r"encoder\.transformer\.pos_conv_embed\.conv\.(?:weight_v|parametrizations\.weight\.original1)",
+    (rf"encoder\.transformer\.pos_conv_embed\.conv\.{WEIGHT_NORM_V}",
      "pos_conv.weight_v"),
     (r"encoder\.transformer\.pos_conv_embed\.conv\.bias", "pos_conv.bias"),
     (r"encoder\.transformer\.layer_norm\.(weight|bias)", r"layer_norm.\1"),
