@@ -45,6 +45,18 @@ def test_rerun_into_a_complete_out_is_a_no_op(tiny_corpus: Path) -> None:
         synthesize(tiny_corpus, size="tiny", seed=5)
 
 
+def test_an_out_gains_missing_corpora_and_keeps_the_others(tiny_corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "grown"
+    synthesize(out, size="tiny", seed=0, workers=1, corpora=["iemocap"])
+    before = {p: p.stat().st_mtime_ns for p in (out / "iemocap").rglob("*") if p.is_file()}
+    summary = synthesize(out, size="tiny", seed=0, workers=1, corpora=["iemocap", "fluent_speech_commands"])
+    assert set(summary["corpora"]) == {"iemocap", "fluent_speech_commands"}
+    assert json.loads((out / "corpus.json").read_text()) == summary
+    assert {p: p.stat().st_mtime_ns for p in (out / "iemocap").rglob("*") if p.is_file()} == before
+    assert digests(out / "fluent_speech_commands") == digests(tiny_corpus / "fluent_speech_commands")
+    assert synthesize(out, size="tiny", seed=0, corpora=["iemocap"]) == summary  # a subset: nothing to do
+
+
 def test_unfinished_out_with_other_settings_is_refused(tmp_path: Path) -> None:
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / ".synth_in_progress.json").write_text(

@@ -14,7 +14,9 @@ from types import ModuleType
 
 from tqdm import tqdm
 
-from dpbench.data.synth import fluent_commands, iemocap, librispeech, speech_commands, voxceleb1
+from dpbench.data.synth import (
+    fluent_commands, iemocap, librimix, librispeech, quesst, snips, speech_commands, voxceleb1,
+)
 from dpbench.data.synth.common import Job, Rendered
 from dpbench.data.synth.render import check_espeak, render
 from dpbench.data.synth.sizes import get_size
@@ -29,6 +31,9 @@ CORPORA: dict[str, ModuleType] = {
     "fluent_speech_commands": fluent_commands,
     "voxceleb1": voxceleb1,
     "iemocap": iemocap,
+    "librimix": librimix,
+    "snips": snips,
+    "quesst14": quesst,
 }
 MANIFEST = "corpus.json"
 IN_PROGRESS = ".synth_in_progress.json"
@@ -94,24 +99,30 @@ def synthesize(
 ) -> dict:
     """Generate the corpora under `out` and return the content of `out/corpus.json`:
     `{"size", "seed", "hours", "corpora": {name: {"folder", "files", "utterances", "speakers",
-    "hours", "splits": {split: {"utterances", "speakers", "hours"}}}}}`."""
+    "hours", "splits": {split: {"utterances", "speakers", "hours"}}}}}`.
+
+    An `out` made earlier with the same size and seed gains the corpora it lacks (the files
+    are the same as if all had been made at once); the corpora it has are left alone."""
     out = Path(out)
     spec = get_size(size)
     names = list(corpora or CORPORA)
     unknown = [name for name in names if name not in CORPORA]
     if unknown:
         raise DpbenchError(f"--corpus {', '.join(unknown)}: unknown; choose from {', '.join(CORPORA)}")
-    wanted = {"size": size, "seed": seed, "corpora": sorted(names)}
     existing = _read_json(out / MANIFEST)
+    summary: dict = {"size": size, "seed": seed, "corpora": {}}
     if existing is not None:
         found = {key: existing.get(key) for key in ("size", "seed")}
-        found["corpora"] = sorted(existing.get("corpora", {}))
-        if found == wanted:
+        if found != {"size": size, "seed": seed}:
+            raise DpbenchError(
+                f"{out / MANIFEST} describes a different corpus ({found}); choose another OUT or delete {out}"
+            )
+        summary = existing
+        names = [name for name in names if name not in existing.get("corpora", {})]
+        if not names:
             logger.info("%s is already complete (size %s, seed %d): nothing to do", out, size, seed)
             return existing
-        raise DpbenchError(
-            f"{out / MANIFEST} describes a different corpus ({found}); choose another OUT or delete {out}"
-        )
+    wanted = {"size": size, "seed": seed, "corpora": sorted(names)}
     started = _read_json(out / IN_PROGRESS)
     if started is not None and started != wanted:
         raise DpbenchError(
@@ -122,7 +133,6 @@ def synthesize(
     plans = {name: CORPORA[name].plan(spec, seed) for name in names}
     tasks = [(CORPORA[name].FOLDER, job) for name in names for job in plans[name]]
     counts = iter(render_all(out, tasks, workers if workers is not None else free_cores()))
-    summary: dict = {"size": size, "seed": seed, "corpora": {}}
     for name in names:
         rendered = [Rendered(job, next(counts)) for job in plans[name]]
         CORPORA[name].finalize(out / CORPORA[name].FOLDER, rendered)
