@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -22,11 +23,15 @@ from dpbench.superb.upstream_spec import parse_upstream
 def test_every_task_has_a_usable_config(name, scale):
     task = get_task(name)
     config, settings = load_config(task.stem, scale)
-    assert float(get_key(config, task.lr_key)) > 0
-    assert int(get_key(config, task.steps_key)) > 0
-    assert all(float(lr) > 0 for lr in settings["lr_sweep"])
+    if task.trains:
+        assert float(get_key(config, task.lr_key)) > 0
+        assert int(get_key(config, task.steps_key)) > 0
+        assert settings["lr_sweep"] and all(float(lr) > 0 for lr in settings["lr_sweep"])
+    else:  # nothing to tune: recorded as lr 0, steps 0, and `--lr sweep` is refused
+        assert float(get_key(config, task.lr_key)) == 0 and int(get_key(config, task.steps_key)) == 0
+        assert "lr_sweep" not in settings
     if "runner" in config:
-        assert config["runner"]["eval_step"] <= config["runner"]["total_steps"]
+        assert not task.trains or config["runner"]["eval_step"] <= config["runner"]["total_steps"]
         workers = config["downstream_expert"]["datarc"]["num_workers"]
     else:
         workers = config["num_workers"]
@@ -93,10 +98,22 @@ def test_missing_corpus_names_the_folder(tmp_path):
 
 def test_a_record_is_appended_once(tmp_path):
     store = ResultsStore(tmp_path / "r.jsonl")
-    record = {"task": "KS", "run_dir": "/x", "timestamp": 1.0, "value": 50.0}
-    _ensure_recorded(store, record)
-    _ensure_recorded(store, record)
+    record = {"task": "KS", "metric": "accuracy", "run_dir": "/x", "timestamp": 1.0, "value": 50.0}
+    _ensure_recorded(store, record, get_task("KS"))
+    _ensure_recorded(store, record, get_task("KS"))
     assert len(store.records()) == 1
+
+
+def test_secondary_metrics_become_records_of_their_own(tmp_path):
+    store = ResultsStore(tmp_path / "r.jsonl")
+    record = {"task": "SF", "metric": "f1", "value": 80.0, "dev_value": 79.0, "higher_is_better": True,
+              "run_dir": "/x", "timestamp": 1.0, "secondary": {"cer": 20.0}}
+    task = SimpleNamespace(secondary_metrics={"cer": False})
+    _ensure_recorded(store, record, task)
+    _ensure_recorded(store, record, task)
+    rows = [(r["metric"], r["value"], r["higher_is_better"], r["dev_value"]) for r in store.records()]
+    assert rows == [("f1", 80.0, True, 79.0), ("cer", 20.0, False, None)]
+    assert all("secondary" not in r for r in store.records())
 
 
 def test_a_second_concurrent_run_of_the_same_folder_is_refused(tmp_path):
@@ -145,3 +162,23 @@ def test_a_replaced_upstream_checkpoint_stops_the_run(tmp_path):
     assert fingerprint(spec) != first
     with pytest.raises(DpbenchError, match="changed since this run started"):
         run_task(get_task("KS"), options, 1e-3)
+
+
+def test_folds_option():
+    from dpbench.superb.tasks.er import ALL_FOLDS, parse_folds
+
+    assert parse_folds("all") == ALL_FOLDS
+    assert parse_folds("2, 1,2") == ["fold2", "fold1"]
+    for bad in ("0", "6", "", "one"):
+        with pytest.raises(DpbenchError, match="--folds"):
+            parse_folds(bad)
+
+
+def test_folds_are_refused_for_tasks_without_folds(tmp_path):
+    from click.testing import CliRunner
+
+    from dpbench.superb.cli import superb_command
+
+    result = CliRunner().invoke(superb_command, ["--task", "KS", "--upstream", "tiny-hubert", "--data", str(tmp_path),
+                                                 "--folds", "all"])
+    assert result.exit_code != 0 and "ER only" in result.output

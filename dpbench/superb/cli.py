@@ -10,6 +10,7 @@ import click
 from dpbench.errors import DpbenchError
 from dpbench.superb.configs import CONFIG_DIR, SCALES, load_config
 from dpbench.superb.run import RunOptions, run_task
+from dpbench.superb.tasks.er import parse_folds
 from dpbench.superb.tasks import SUITE, TASKS, get_task
 from dpbench.superb.upstream_spec import parse_upstream
 
@@ -44,14 +45,20 @@ def parse_lrs(text: str | None, sweep: list[float]) -> list[float | None]:
               show_default=True, help="results store (JSONL)")
 @click.option("--config-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=CONFIG_DIR,
               show_default=True)
+@click.option("--folds", "folds_text", default=None,
+              help="ER: IEMOCAP session folds to average, 'all' or e.g. 1,2 [default: the config's: "
+                   "all five at paper scale, fold 1 at cpu scale]")
 @click.option("--quiet", is_flag=True, help="keep s3prl's output in the run folder's logs only")
 def superb_command(task_name: str, upstream: str, data_root: Path, scale: str, device: str, lr_text: str | None,
-                   out_root: Path, store: Path, config_dir: Path, quiet: bool) -> None:
+                   out_root: Path, store: Path, config_dir: Path, folds_text: str | None, quiet: bool) -> None:
     """Train and test SUPERB downstream tasks; rerunning the same command resumes an interrupted run."""
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     names = SUITE if task_name.lower() == "all" else (task_name,)
+    if folds_text is not None and not any("folds" in get_task(name).options for name in names):
+        raise DpbenchError("--folds applies to ER only: drop it, or pass --task ER")
+    folds = parse_folds(folds_text) if folds_text is not None else None
     options = RunOptions(parse_upstream(upstream), data_root, out_root.resolve(), device, scale, store.resolve(),
-                         config_dir, quiet)
+                         config_dir, quiet, folds)
     failures = []
     for name in names:
         try:

@@ -35,19 +35,24 @@ class RunOptions:
     store: Path = Path("results/superb.jsonl")
     config_dir: Path = CONFIG_DIR
     quiet: bool = False
+    folds: list[str] | None = None  # ER's session folds to average; None: the config's
 
 
-def run_dir_for(options: RunOptions, task: Task, lr: float) -> Path:
-    return options.out_root / options.upstream.name / task.name / f"lr{lr:g}"
+def run_dir_for(options: RunOptions, task: Task, lr: float, variant: str = "") -> Path:
+    return options.out_root / options.upstream.name / task.name / f"lr{lr:g}{variant}"
 
 
 def run_task(task: Task, options: RunOptions, lr: float | None) -> dict:
     """Run (or resume) one task at one learning rate; return its results record."""
     config, settings = load_config(task.stem, options.scale, options.config_dir)
+    variant = ""
+    if options.folds and "folds" in task.options and options.folds != settings.get("folds"):
+        settings["folds"] = list(options.folds)
+        variant = "-folds" + "".join(fold.removeprefix("fold") for fold in options.folds)
     lr = float(get_key(config, task.lr_key) if lr is None else lr)
     set_key(config, task.lr_key, lr)
     digest = config_hash({"task": task.name, "config": config, "settings": settings})
-    run_dir = run_dir_for(options, task, lr)
+    run_dir = run_dir_for(options, task, lr, variant)
     run_dir.mkdir(parents=True, exist_ok=True)
     try:
         with FileLock(str(run_dir / ".lock"), timeout=0):
@@ -69,7 +74,7 @@ def _run_locked(task: Task, options: RunOptions, lr: float, config: dict, settin
     result_path = run_dir / "result.json"
     if result_path.is_file():
         record = json.loads(result_path.read_text(encoding="utf-8"))
-        _ensure_recorded(store, record)
+        _ensure_recorded(store, record, task)
         _say(f"[dpbench] {task.name} lr={lr:g}: already finished in {run_dir}")
         return record
     request = RunRequest(options.upstream, Path(options.data_root).resolve(), run_dir, options.device)
@@ -102,9 +107,10 @@ def _run_locked(task: Task, options: RunOptions, lr: float, config: dict, settin
         "run_dir": str(run_dir),
         "timestamp": time.time(),
         **({"details": outcome.details} if outcome.details else {}),
+        **({"secondary": outcome.secondary} if outcome.secondary else {}),
     }
     atomic_write_json(result_path, record)
-    _ensure_recorded(store, record)
+    _ensure_recorded(store, record, task)
     _say(f"[dpbench] {task.name} lr={lr:g}: {task.metric} {outcome.value:.2f} (dev {outcome.dev_value:.2f})")
     return record
 
@@ -124,11 +130,24 @@ def _check_upstream(run_dir: Path, upstream: UpstreamSpec) -> str | None:
     return current
 
 
-def _ensure_recorded(store: ResultsStore, record: dict) -> None:
-    """Append `record` unless the store already holds it (a resumed run killed after writing result.json)."""
-    key = (record["run_dir"], record["timestamp"])
-    if not any((r.get("run_dir"), r.get("timestamp")) == key for r in store):
-        store.append(record)
+def _ensure_recorded(store: ResultsStore, record: dict, task: Task) -> None:
+    """Append `record`, and one record per secondary metric, unless the store already holds them
+    (a resumed run killed after writing result.json)."""
+    held = {(r.get("run_dir"), r.get("timestamp"), r.get("metric")) for r in store}
+    for item in _metric_records(record, task):
+        if (item["run_dir"], item["timestamp"], item["metric"]) not in held:
+            store.append(item)
+
+
+def _metric_records(record: dict, task: Task) -> list[dict]:
+    """The run's record, then a copy per secondary metric (SF's CER) carrying that metric's value."""
+    primary = {key: value for key, value in record.items() if key != "secondary"}
+    extra = [
+        {**primary, "metric": name, "value": value, "dev_value": None,
+         "higher_is_better": task.secondary_metrics[name]}
+        for name, value in record.get("secondary", {}).items()
+    ]
+    return [primary, *extra]
 
 
 def _stage_time(run_dir: Path) -> float:

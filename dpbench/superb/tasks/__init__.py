@@ -15,8 +15,12 @@ TASKS: dict[str, str] = {
     "SID": "dpbench.superb.tasks.sid:SID",
     "ER": "dpbench.superb.tasks.er:ER",
     "ASR": "dpbench.superb.tasks.asr:ASR",
+    "QBE": "dpbench.superb.tasks.qbe:QbE",
+    "SF": "dpbench.superb.tasks.sf:SF",
+    "ASV": "dpbench.superb.tasks.asv:ASV",
+    "SD": "dpbench.superb.tasks.sd:SD",
 }
-SUITE = ("KS", "IC", "SID", "ER", "PR", "ASR")
+SUITE = ("KS", "IC", "SID", "ER", "PR", "ASR", "QBE", "SF", "ASV", "SD")
 
 
 def get_task(name: str) -> Task:

@@ -39,6 +39,8 @@ class Outcome:
     value: float
     dev_value: float | None
     details: dict[str, float] = field(default_factory=dict)
+    # other metrics the report shows for this task (SF: {"cer": ...}), each recorded as its own record
+    secondary: dict[str, float] = field(default_factory=dict)
 
 
 class Task(ABC):
@@ -51,6 +53,9 @@ class Task(ABC):
     lr_key: str            # dotted config key of the learning rate
     steps_key: str         # dotted config key of the number of training steps
     corpus: str            # folder under the data root, e.g. "speech_commands"
+    trains: bool = True    # False for QbE: DTW on frozen features, no learning rate or steps
+    options: tuple[str, ...] = ()  # task-specific `dpbench superb` options it accepts (ER: "folds")
+    secondary_metrics: dict[str, bool] = {}  # other metrics it reports -> higher is better (SF: {"cer": False})
 
     def corpus_dir(self, data_root: Path, marker: str = "") -> Path:
         """The task's corpus folder, checked to exist (with `marker` inside it when given)."""

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import json
 
+from dpbench.errors import DpbenchError
 from dpbench.superb.configs import set_key, with_paths
 from dpbench.superb.tasks.base import RunRequest, require_batches
 from dpbench.superb.tasks.runner_task import RunnerTask
 
 ALL_FOLDS = ["fold1", "fold2", "fold3", "fold4", "fold5"]
+
+
+def parse_folds(text: str) -> list[str]:
+    """`--folds`: `all` or comma-separated session numbers (`1,2`) -> s3prl fold names."""
+    if text.strip().lower() == "all":
+        return list(ALL_FOLDS)
+    folds = [f"fold{part.strip()}" for part in text.split(",") if part.strip()]
+    if not folds or any(fold not in ALL_FOLDS for fold in folds):
+        raise DpbenchError(f"--folds {text!r}: give 'all' or session numbers from 1 to 5, e.g. 1,2")
+    return list(dict.fromkeys(folds))
 
 
 class ER(RunnerTask):
@@ -18,6 +29,7 @@ class ER(RunnerTask):
     higher_is_better = True
     corpus = "iemocap"
     downstream = "emotion"
+    options = ("folds",)
 
     def variants(self, settings: dict) -> list[str]:
         return list(settings.get("folds", ALL_FOLDS))
