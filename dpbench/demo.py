@@ -2,108 +2,79 @@
 
 synthetic corpora -> compress the built-in tiny teacher into DPHuBERT and baseline students ->
 SUPERB tasks at CPU scale for the teacher and every student -> report. Compression runs and
-SUPERB runs are independent `dpbench` commands run side by side (one per core, one thread each);
-each is resumable, so re-running the demo reuses whatever is finished."""
+SUPERB runs are independent `dpbench` commands run side by side (one per core, one thread each;
+a student's SUPERB runs start as soon as its compression ends); each is resumable, so re-running
+the demo reuses whatever is finished."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
-from tqdm import tqdm
 
 from dpbench.errors import DpbenchError
+from dpbench.jobs import Job, run_jobs
+from dpbench.superb.tasks import SUITE, get_task
 
 TEACHER = "tiny-hubert"
 STUDENT_NAMES = {"dphubert": "DPHuBERT", "distilhubert": "DistilHuBERT", "fithubert": "FitHuBERT", "half": "Half-width"}
 DEFAULT_METHODS = "dphubert,distilhubert,fithubert"  # the paper's comparison; add `half` with --methods
 DEFAULT_TASKS = "KS,IC,SID,ER,PR,ASR"
-
-
-@dataclass
-class Job:
-    """One `dpbench` sub-command of the demo, with its own log file."""
-
-    label: str
-    args: list[str]
-    log: Path
-
-
-def _run_job(job: Job) -> tuple[Job, int]:
-    job.log.parent.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    with open(job.log, "w") as log:
-        code = subprocess.run([sys.executable, "-m", "dpbench", *job.args], stdout=log, stderr=subprocess.STDOUT,
-                              env=env).returncode
-    return job, code
-
-
-def run_jobs(jobs: list[Job], workers: int, what: str) -> list[Job]:
-    """Run `jobs` on `workers` processes with a progress bar; return the ones that failed."""
-    failed = []
-    with ThreadPoolExecutor(max_workers=workers) as pool, tqdm(total=len(jobs), desc=what, unit="run") as bar:
-        for future in as_completed([pool.submit(_run_job, job) for job in jobs]):
-            job, code = future.result()
-            bar.update(1)
-            if code != 0:
-                failed.append(job)
-                tqdm.write(f"  failed: {job.label} (exit {code}; log: {job.log})")
-            else:
-                tqdm.write(f"  done: {job.label}")
-    return failed
+# Typical run times on one core (the demo's own logs), used only to start the longest chains first.
+COMPRESS_SECONDS = 110.0
+TASK_SECONDS = {"ASR": 280.0, "SID": 125.0, "IC": 115.0, "PR": 95.0, "ER": 70.0, "KS": 55.0}
 
 
 def _stage(number: int, total: int, text: str) -> None:
     click.secho(f"\n[{number}/{total}] {text}", bold=True)
 
 
-def compress_jobs(corpus: Path, runs: Path, logs: Path, methods: list[str], sparsity: float, device: str,
-                  steps: tuple[int | None, int | None]) -> list[Job]:
-    jobs = []
-    for method in methods:
-        out = runs / method
-        args = ["compress", "--data", str(corpus / "LibriSpeech"), "--out", str(out), "--method", method,
-                "--teacher", TEACHER, "--target-sparsity", str(sparsity), "--name", STUDENT_NAMES[method],
-                "--accelerator", "gpu" if device == "cuda" else "cpu"]
-        for flag, value in zip(("--stage1-steps", "--stage2-steps"), steps):
-            if value is not None:
-                args += [flag, str(value)]
-        if (out / "state.json").exists():
-            args.append("--resume")
-        jobs.append(Job(f"compress {method}", args, logs / f"compress-{method}.log"))
-    return jobs
+def compress_job(corpus: Path, runs: Path, logs: Path, models: Path, method: str, sparsity: float, device: str,
+                 steps: tuple[int | None, int | None]) -> Job:
+    """Compress the teacher with `method`; on success the student is copied to `models/<Name>.pt`
+    (SUPERB names an upstream after its file)."""
+    out = runs / method
+    args = ["compress", "--data", str(corpus / "LibriSpeech"), "--out", str(out), "--method", method,
+            "--teacher", TEACHER, "--target-sparsity", str(sparsity), "--name", STUDENT_NAMES[method],
+            "--accelerator", "gpu" if device == "cuda" else "cpu"]
+    for flag, value in zip(("--stage1-steps", "--stage2-steps"), steps):
+        if value is not None:
+            args += [flag, str(value)]
+    if (out / "state.json").exists():
+        args.append("--resume")
+
+    def publish() -> None:
+        models.mkdir(parents=True, exist_ok=True)
+        source, target = out / "student.pt", student_path(models, method)
+        if not target.exists() or target.stat().st_mtime < source.stat().st_mtime:
+            shutil.copyfile(source, target)
+
+    return Job(f"compress {method}", args, logs / f"compress-{method}.log", COMPRESS_SECONDS, on_success=publish)
 
 
-def superb_jobs(upstreams: list[str], corpus: Path, out: Path, logs: Path, store: Path, tasks: list[str],
-                device: str) -> list[Job]:
-    return [
-        Job(f"SUPERB {task} on {Path(upstream).stem}",
-            ["superb", "--task", task, "--upstream", upstream, "--data", str(corpus), "--out", str(out),
-             "--results", str(store), "--device", device, "--quiet"],
-            logs / f"superb-{Path(upstream).stem}-{task}.log")
-        for task in tasks
-        for upstream in upstreams
-    ]
+def student_path(models: Path, method: str) -> Path:
+    return models / f"{STUDENT_NAMES[method]}.pt"
 
 
-def student_checkpoints(runs: Path, models: Path, methods: list[str]) -> list[Path]:
-    """Each finished student under the name of its method (SUPERB names an upstream after its file)."""
-    models.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for method in methods:
-        source, target = runs / method / "student.pt", models / f"{STUDENT_NAMES[method]}.pt"
-        if source.exists():
-            if not target.exists() or target.stat().st_mtime < source.stat().st_mtime:
-                shutil.copyfile(source, target)
-            paths.append(target)
-    return paths
+def superb_job(upstream: str, task: str, corpus: Path, out: Path, logs: Path, store: Path, device: str,
+               needs: tuple[str, ...] = ()) -> Job:
+    name = Path(upstream).stem
+    return Job(f"SUPERB {task} on {name}",
+               ["superb", "--task", task, "--upstream", upstream, "--data", str(corpus), "--out", str(out),
+                "--results", str(store), "--device", device, "--quiet"],
+               logs / f"superb-{name}-{task}.log", TASK_SECONDS.get(task, 120.0), needs)
+
+
+def corpora_for(tasks: list[str]) -> list[str]:
+    """The synthetic corpora (names in `CORPORA`) the demo needs: LibriSpeech for compression, and
+    whatever `tasks` read."""
+    from dpbench.data.synth import CORPORA
+
+    folders = {"LibriSpeech", *(get_task(name).corpus for name in tasks)}
+    return [name for name, module in CORPORA.items() if module.FOLDER in folders]
 
 
 @click.command("demo")
@@ -113,7 +84,8 @@ def student_checkpoints(runs: Path, models: Path, methods: list[str]) -> list[Pa
               help="Synthetic corpus size.")
 @click.option("--methods", default=DEFAULT_METHODS, show_default=True,
               help=f"Students to compress, from {', '.join(STUDENT_NAMES)}.")
-@click.option("--tasks", default=DEFAULT_TASKS, show_default=True, help="SUPERB tasks to run.")
+@click.option("--tasks", default=DEFAULT_TASKS, show_default=True,
+              help="SUPERB tasks to run, comma-separated, or 'all' (every task `dpbench superb` runs).")
 @click.option("--sparsity", type=float, default=0.65, show_default=True,
               help="Target parameter sparsity (the tiny teacher's unprunable share is larger than Base's).")
 @click.option("--stage1-steps", type=int, default=None, help="Distill + prune steps [compress's cpu default].")
@@ -130,27 +102,30 @@ def demo_command(out: Path, size: str, methods: str, tasks: str, sparsity: float
     unknown = [m for m in method_list if m not in STUDENT_NAMES]
     if unknown:
         raise DpbenchError(f"--methods: unknown {unknown}; choose from {', '.join(STUDENT_NAMES)}")
-    task_list = [t.strip().upper() for t in tasks.split(",") if t.strip()]
+    task_list = list(SUITE) if tasks.strip().lower() == "all" else [t.strip() for t in tasks.split(",") if t.strip()]
+    task_names = [get_task(name).name for name in task_list]  # checks the names before anything runs
     workers = jobs or os.cpu_count() or 1
     started = time.monotonic()
     out = out.resolve()
     corpus, store, report_dir = out / "corpus", out / "results.jsonl", out / "report"
 
-    _stage(1, 4, f"synthetic corpora ({size})")
-    info = synthesize(corpus, size=size, seed=0, workers=workers)
+    _stage(1, 3, f"synthetic corpora ({size})")
+    info = synthesize(corpus, size=size, seed=0, workers=workers, corpora=corpora_for(task_list))
     click.echo(f"corpus at {corpus}: {info['hours']:.2f} h of audio")
 
-    _stage(2, 4, f"compress {TEACHER} at {sparsity:.0%} parameter sparsity: {', '.join(method_list)}")
-    failed = run_jobs(compress_jobs(corpus, out / "compress", out / "logs", method_list, sparsity, device,
-                                    (stage1_steps, stage2_steps)), workers, "compress")
-    students = student_checkpoints(out / "compress", out / "models", method_list)
+    _stage(2, 3, f"compress {TEACHER} at {sparsity:.0%} parameter sparsity ({', '.join(method_list)}) and run "
+                 f"SUPERB at CPU scale ({', '.join(task_names)}) on the teacher and each student")
+    superb_dir, logs, models = out / "superb", out / "logs", out / "models"
+    runs = [superb_job(TEACHER, task, corpus, superb_dir, logs, store, device) for task in task_names]
+    for method in method_list:
+        compress = compress_job(corpus, out / "compress", logs, models, method, sparsity, device,
+                                (stage1_steps, stage2_steps))
+        student = str(student_path(models, method))
+        runs += [compress, *(superb_job(student, task, corpus, superb_dir, logs, store, device, (compress.label,))
+                             for task in task_names)]
+    failed = run_jobs(runs, workers, "runs")
 
-    _stage(3, 4, f"SUPERB at CPU scale: {', '.join(task_list)} for {TEACHER} and {len(students)} students")
-    upstreams = [TEACHER, *map(str, students)]
-    failed += run_jobs(superb_jobs(upstreams, corpus, out / "superb", out / "logs", store, task_list, device),
-                       workers, "SUPERB")
-
-    _stage(4, 4, "report")
+    _stage(3, 3, "report")
     report = build_report(store if store.exists() else None, [out / "compress"], report_dir, paper_rows=True,
                           title="dpbench demo: embedded default", teacher=TEACHER)
     if report.markdown:

@@ -29,3 +29,10 @@ def test_demo_runs_every_stage_and_reuses_them(tmp_path: Path) -> None:
     second = CliRunner().invoke(demo_command, args)
     assert second.exit_code == 0, second.output
     assert len((out / "results.jsonl").read_text().splitlines()) == len(records)  # nothing was run again
+
+
+def test_the_demo_synthesizes_only_the_corpora_it_uses():
+    from dpbench.demo import corpora_for
+
+    assert corpora_for(["KS"]) == ["librispeech", "speech_commands"]
+    assert corpora_for(["SID", "ASV", "PR"]) == ["librispeech", "voxceleb1"]
