@@ -15,6 +15,7 @@ class ProblemTask(Task):
     problem: str         # "module:Class"
     train_stop: int      # last stage that trains
     test_start: int      # first stage that tests
+    test_stop: int | None = None  # last stage that tests (None: the recipe's last)
     lr_key = "build_optimizer.conf.lr"
     steps_key = "train.total_steps"
 
@@ -37,7 +38,7 @@ class ProblemTask(Task):
         train_yaml = request.run_dir / "train.yaml"
         test_yaml = request.run_dir / "test.yaml"
         write_yaml(train_yaml, {**config, "start": 0, "stop": self.train_stop})
-        write_yaml(test_yaml, {**config, "start": self.test_start, "stop": None})
+        write_yaml(test_yaml, {**config, "start": self.test_start, "stop": self.test_stop})
         return [
             Stage("train", ["problem", self.problem, str(train_yaml)]),
             Stage("evaluate", ["problem", self.problem, str(test_yaml)],

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from dpbench.errors import DpbenchError
 from dpbench.io_utils import atomic_write_text
-from dpbench.superb.configs import with_paths, write_yaml
+from dpbench.superb.configs import with_paths
 from dpbench.superb.parse import problem_best_valid, problem_result
-from dpbench.superb.tasks.base import Outcome, RunRequest, Stage, require
+from dpbench.superb.tasks.base import Outcome, RunRequest, require
 from dpbench.superb.tasks.problem_task import ProblemTask
 
 SPLITS = ("train", "dev", "test")  # the data directories SuperbSD.prepare_data reads
@@ -31,6 +31,7 @@ class SD(ProblemTask):
     problem = "s3prl.problem:SuperbSD"
     train_stop = 1
     test_start = TEST_STAGE
+    test_stop = TEST_STAGE
 
     def fill(self, request: RunRequest, config: dict) -> dict:
         source = self.corpus_dir(request.data_root, "data")
@@ -38,18 +39,6 @@ class SD(ProblemTask):
         for split in SPLITS:
             kaldi_view(source, split, view / split)
         return with_paths(config, {"prepare_data.data_dir": view})
-
-    def stages(self, request: RunRequest, config: dict, settings: dict) -> list[Stage]:
-        """Prepare and train (stages 0-1), then test (stage 2 only)."""
-        train_yaml = request.run_dir / "train.yaml"
-        test_yaml = request.run_dir / "test.yaml"
-        write_yaml(train_yaml, {**config, "start": 0, "stop": self.train_stop})
-        write_yaml(test_yaml, {**config, "start": TEST_STAGE, "stop": TEST_STAGE})
-        return [
-            Stage("train", ["problem", self.problem, str(train_yaml)]),
-            Stage("evaluate", ["problem", self.problem, str(test_yaml)],
-                  requires=[request.run_dir / "exp" / "train" / "valid_best"]),
-        ]
 
     def outcome(self, request: RunRequest, config: dict, settings: dict) -> Outcome:
         exp = request.run_dir / "exp"
