@@ -61,4 +61,5 @@ class CorpusBuilder(Protocol):
 
     def plan(self, spec: SizeSpec, seed: int) -> list[Job]: ...
 
-    def finalize(self, root: Path, rendered: Sequence[Rendered]) -> None: ...
+    def finalize(self, root: Path, rendered: Sequence[Rendered]) -> dict[str, int] | None:
+        """Write the metadata; return audio files made from the rendered ones (path -> samples), if any."""

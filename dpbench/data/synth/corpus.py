@@ -70,8 +70,10 @@ def _render_task(task: tuple[Path, str, Job]) -> int:
     return render(job, out / folder)
 
 
-def summarize(rendered: Sequence[Rendered]) -> dict:
-    """Utterance and speaker counts and hours, overall and per split."""
+def summarize(rendered: Sequence[Rendered], derived: dict[str, int] | None = None) -> dict:
+    """Utterance and speaker counts and hours, overall and per split; `derived` (relative path ->
+    samples) are audio files a corpus's `finalize` made from the rendered ones (LibriMix's mixtures):
+    they count in `files` and `hours` only."""
     speech = [r for r in rendered if "speaker" in r.job.meta]
     splits: dict[str, dict] = {}
     for split in sorted({r.job.meta["split"] for r in speech}):
@@ -82,10 +84,10 @@ def summarize(rendered: Sequence[Rendered]) -> dict:
             "hours": round(sum(r.n_samples for r in items) / 16000 / 3600, 4),
         }
     return {
-        "files": len(rendered),
+        "files": len(rendered) + len(derived or {}),
         "utterances": len(speech),
         "speakers": len({r.job.meta["speaker"] for r in speech}),
-        "hours": round(sum(r.n_samples for r in rendered) / 16000 / 3600, 4),
+        "hours": round((sum(r.n_samples for r in rendered) + sum((derived or {}).values())) / 16000 / 3600, 4),
         "splits": splits,
     }
 
@@ -135,8 +137,8 @@ def synthesize(
     counts = iter(render_all(out, tasks, workers if workers is not None else free_cores()))
     for name in names:
         rendered = [Rendered(job, next(counts)) for job in plans[name]]
-        CORPORA[name].finalize(out / CORPORA[name].FOLDER, rendered)
-        summary["corpora"][name] = {"folder": CORPORA[name].FOLDER, **summarize(rendered)}
+        derived = CORPORA[name].finalize(out / CORPORA[name].FOLDER, rendered) or {}
+        summary["corpora"][name] = {"folder": CORPORA[name].FOLDER, **summarize(rendered, derived)}
     summary["hours"] = round(sum(s["hours"] for s in summary["corpora"].values()), 4)
     atomic_write_json(out / MANIFEST, summary)
     (out / IN_PROGRESS).unlink()

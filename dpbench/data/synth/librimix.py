@@ -138,8 +138,10 @@ def mix(sources: Sequence[Source], rng: np.random.Generator) -> tuple[np.ndarray
     return mixture, [[(s + o, e + o) for s, e in source.segments] for source, o in zip(sources, offsets)]
 
 
-def finalize(root: Path, rendered: Sequence[Rendered]) -> None:
-    """Mix each recording's sources and write the Kaldi data directory of every split."""
+def finalize(root: Path, rendered: Sequence[Rendered]) -> dict[str, int]:
+    """Mix each recording's sources and write the Kaldi data directory of every split; returns the
+    mixtures written (relative path -> samples)."""
+    mixtures: dict[str, int] = {}
     groups: dict[str, list[Rendered]] = defaultdict(list)
     for item in rendered:
         groups[item.job.meta["reco"]].append(item)
@@ -150,11 +152,13 @@ def finalize(root: Path, rendered: Sequence[Rendered]) -> None:
         sources = [load_source(root / item.job.relpath, item.job.meta["speaker"]) for item in items]
         mixture, segments = mix(sources, np.random.default_rng(meta["mix_seed"]))
         _write_wav(root / relpath, mixture)
+        mixtures[relpath] = len(mixture)
         turns = [(source.speaker, s, e) for source, segs in zip(sources, segments) for s, e in segs]
         recordings[meta["split"]].append(Recording(reco, relpath, len(mixture) // FRAME, turns))
     for split, items in recordings.items():
         for name, text in kaldi_files(items).items():
             atomic_write_text(root / "data" / split / name, text)
+    return mixtures
 
 
 def kaldi_files(recordings: Sequence[Recording]) -> dict[str, str]:

@@ -1,9 +1,9 @@
 """How much each synthetic corpus holds at each `--size`.
 
-Hours of audio, all five corpora together, seed 0 (`corpus.json` records the exact figures):
-  tiny    0.28 h,    463 files; ~10 s of CPU, under a minute on one core (what the tests use)
-  small   3.7 h,   4,859 files; ~1.5 min of CPU, ~4.5 min wall on one busy core (the CPU-scale demo)
-  medium  ~20 h, ~25,000 files (estimated, not timed); ~8 min of CPU, so use several workers
+Hours of audio, all eight corpora together, seed 0 (`corpus.json` records the exact figures):
+  tiny    0.38 h,    577 files; ~7 s wall on 2 cores (what the tests use)
+  small   6.1 h,   7,627 files; the demo's six tasks use 3.7 h, 4,907 files, ~50 s wall on 2 cores
+  medium  not rendered or timed; about 4-6 times small per corpus, so use several workers
 """
 
 from __future__ import annotations
