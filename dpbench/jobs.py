@@ -61,7 +61,8 @@ def run_jobs(jobs: list[Job], workers: int, what: str) -> list[Job]:
     pending, running, done, failed = list(jobs), dict[Future, Job](), set[str](), list[Job]()
     with ThreadPoolExecutor(max_workers=workers) as pool, tqdm(total=len(jobs), desc=what, unit="run") as bar:
         while pending or running:
-            for job in [j for j in pending if any(need in {f.label for f in failed} for need in j.needs)]:
+            failed_labels = {job.label for job in failed}
+            for job in [j for j in pending if failed_labels.intersection(j.needs)]:
                 pending.remove(job)
                 failed.append(job)
                 bar.update(1)

@@ -36,3 +36,10 @@ def librispeech_view(source: Path, target: Path, splits: list[str]) -> Path:
         lines = [f"{spk} | U | {','.join(splits)} | 0.00 | dpbench\n" for spk in sorted(speakers, key=int)]
         atomic_write_text(target / "SPEAKERS.TXT", SPEAKERS_HEADER + "".join(lines))
     return target
+
+
+def recipe_view(source: Path, run_dir: Path, prepare_data: dict) -> Path:
+    """`librispeech_view` of every split an `s3prl.problem` LibriSpeech recipe's `prepare_data` names,
+    under `run_dir/data/LibriSpeech`."""
+    splits = [*prepare_data["train_sets"], *prepare_data["valid_sets"], *prepare_data["test_sets"]]
+    return librispeech_view(source, run_dir / "data" / "LibriSpeech", splits)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dpbench.superb.configs import with_paths
 from dpbench.superb.parse import problem_result
-from dpbench.superb.prepare.librispeech import librispeech_view
+from dpbench.superb.prepare.librispeech import recipe_view
 from dpbench.superb.tasks.base import Outcome, RunRequest
 from dpbench.superb.tasks.problem_task import ProblemTask
 
@@ -21,9 +21,7 @@ class ASR(ProblemTask):
 
     def fill(self, request: RunRequest, config: dict) -> dict:
         source = self.corpus_dir(request.data_root)
-        data = config["prepare_data"]
-        splits = [*data["train_sets"], *data["valid_sets"], *data["test_sets"]]
-        view = librispeech_view(source, request.run_dir / "data" / "LibriSpeech", splits)
+        view = recipe_view(source, request.run_dir, config["prepare_data"])
         return with_paths(config, {"prepare_data.dataset_root": view})
 
     def outcome(self, request: RunRequest, config: dict, settings: dict) -> Outcome:

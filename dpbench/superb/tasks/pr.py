@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dpbench.superb.configs import with_paths
-from dpbench.superb.prepare.librispeech import librispeech_view
+from dpbench.superb.prepare.librispeech import recipe_view
 from dpbench.superb.tasks.base import RunRequest, require
 from dpbench.superb.tasks.problem_task import ProblemTask
 
@@ -25,7 +25,5 @@ class PR(ProblemTask):
             f"PR needs {lexicon} (WORD<TAB>PHONES, ARPAbet with stress). Synthetic corpora include it; for real "
             "LibriSpeech, concatenate s3prl's librispeech-lexicon-200k-g2p.txt and "
             "librispeech-lexicon-allothers-g2p.txt (huggingface.co/datasets/s3prl/g2p) into that file"))
-        data = config["prepare_data"]
-        splits = [*data["train_sets"], *data["valid_sets"], *data["test_sets"]]
-        view = librispeech_view(source, request.run_dir / "data" / "LibriSpeech", splits)
+        view = recipe_view(source, request.run_dir, config["prepare_data"])
         return with_paths(config, {"prepare_data.dataset_root": view, "prepare_data.lexicon": lexicon})
