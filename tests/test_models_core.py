@@ -79,6 +79,50 @@ def test_padding_does_not_change_valid_frames() -> None:
         torch.testing.assert_close(mine[1, : frames[1]], single[0], atol=1e-5, rtol=1e-5)
 
 
+def test_waveform_normalisation_ignores_padding() -> None:
+    """`normalize_waveform` normalises each utterance over its valid samples, so padding and batch-mates
+    change nothing; it equals s3prl's `F.layer_norm(wav, wav.shape)` on the unpadded waveform."""
+    config = tiny_config("hubert", layer_norm_first=True)
+    config.normalize_waveform = True
+    model = build_encoder(config).eval()
+    wavs, lengths = waves([8000, 5600])
+    wavs = wavs * 5.0 + 0.7 * (wavs != 0)  # far from zero mean, unit variance
+    with torch.no_grad():
+        batched, frames = model(wavs, lengths)
+        alone, _ = model(wavs[1:, :5600])
+        plain = copy.deepcopy(model)
+        plain.config.normalize_waveform = False
+        reference, _ = plain(torch.nn.functional.layer_norm(wavs[1:, :5600], (5600,)))
+    for mine, single, ref in zip(batched, alone, reference):
+        torch.testing.assert_close(mine[1, : frames[1]], single[0], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(single, ref, atol=1e-5, rtol=1e-5)
+
+
+def test_conv_output_scale_is_counted_applied_and_pruned() -> None:
+    torch.manual_seed(0)
+    config = tiny_config("hubert")
+    config.conv_output_scale = True
+    model = build_encoder(config)
+    assert count_params(config) == numel(model) == count_params(tiny_config("hubert")) + 32
+    wavs, lengths = waves([8000, 5600])
+    with torch.no_grad():
+        model.feature_extractor.output_scale.uniform_(0.2, 1.0)
+        scaled, _ = model.eval()(wavs, lengths)
+        model.feature_extractor.output_scale.fill_(1.0)
+        unscaled, _ = model(wavs, lengths)
+        model.feature_extractor.output_scale.uniform_(0.2, 1.0)
+    assert (scaled[0] - unscaled[0]).abs().max() > 1e-3
+    model.set_gates()
+    randomise_gates(model)
+    model.eval()
+    pruned = prune_encoder(model)
+    assert pruned.feature_extractor.output_scale.numel() == pruned.config.conv_channels[-1] < 32
+    assert count_params(pruned.config) == numel(pruned)
+    with torch.no_grad():
+        for gated, dense in zip(model(wavs, lengths)[0], pruned(wavs, lengths)[0]):
+            assert (gated - dense).abs().max().item() <= 1e-4
+
+
 def test_rejects_wrong_input_rank() -> None:
     with pytest.raises(ValueError, match="batch, samples"):
         build_encoder(tiny_config())(torch.zeros(16000))

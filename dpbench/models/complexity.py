@@ -58,6 +58,8 @@ def _params(config: EncoderConfig, n: UnitCounts) -> Number:
         if config.conv_norm == "layer" or i == 0:
             total = total + 2 * out_ch
         in_ch = out_ch
+    if config.conv_output_scale:
+        total = total + in_ch
     total = total + 2 * in_ch + (in_ch + 1) * d  # feature projection
     total = total + config.pos_conv_kernel * (1 + d * d // config.pos_conv_groups) + d  # position conv
     total = total + 2 * d  # encoder layer norm

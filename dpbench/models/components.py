@@ -65,6 +65,18 @@ def gated_linear(
     return F.linear(x * scale, linear.weight, bias)
 
 
+def normalize_waveforms(wavs: Tensor, lengths: Tensor | None, eps: float = 1e-5) -> Tensor:
+    """Zero mean and unit variance per utterance over its valid samples, as fairseq and s3prl do
+    (`F.layer_norm(wav, wav.shape)` on the unpadded waveform); padding stays zero."""
+    if lengths is None:
+        return F.layer_norm(wavs, wavs.shape[-1:], eps=eps)
+    valid = (torch.arange(wavs.shape[-1], device=wavs.device)[None, :] < lengths[:, None]).to(wavs.dtype)
+    count = valid.sum(-1, keepdim=True).clamp_min(1.0)
+    mean = (wavs * valid).sum(-1, keepdim=True) / count
+    var = ((wavs - mean).pow(2) * valid).sum(-1, keepdim=True) / count
+    return (wavs - mean) * torch.rsqrt(var + eps) * valid
+
+
 def conv_output_length(length: Tensor, kernel: int, stride: int) -> Tensor:
     return torch.div(length - kernel, stride, rounding_mode="floor") + 1
 
@@ -106,7 +118,10 @@ class ConvLayer(nn.Module):
 class ConvFeatureExtractor(nn.Module):
     """Seven strided conv layers: 16 kHz waveform -> 50 Hz frames. Optional gates on output channels."""
 
-    def __init__(self, channels: list[int], kernels: list[int], strides: list[int], norm: str, bias: bool) -> None:
+    def __init__(
+        self, channels: list[int], kernels: list[int], strides: list[int], norm: str, bias: bool,
+        output_scale: bool = False,
+    ) -> None:
         super().__init__()
         layers = []
         in_ch = 1
@@ -115,6 +130,8 @@ class ConvFeatureExtractor(nn.Module):
             layers.append(ConvLayer(in_ch, out_ch, kernel, stride, bias, layer_norm))
             in_ch = out_ch
         self.layers = nn.ModuleList(layers)
+        # per-channel scale of the last layer's output (EncoderConfig.conv_output_scale)
+        self.output_scale = nn.Parameter(torch.ones(in_ch)) if output_scale else None
         self.channel_gates: nn.ModuleList | None = None
 
     def set_gates(self, enabled: bool) -> None:
@@ -141,6 +158,8 @@ class ConvFeatureExtractor(nn.Module):
                 x = layer(x)
             else:  # a layer's mask scales the next layer's weights rather than the activations
                 x = layer(x, masks[i] > 0, masks[i - 1] if i > 0 else None)
+        if self.output_scale is not None:
+            x = x * self.output_scale[None, :, None]
         return x, (masks[-1] if masks is not None else None)
 
 

@@ -35,6 +35,17 @@ class EncoderConfig:
     max_distance: int = 800
     # original head count per layer; WavLM's position bias and gating are defined per original head
     original_num_heads: list[int] | None = None
+    # zero mean / unit variance per utterance before the conv stack (fairseq task `normalize`; the Large models)
+    normalize_waveform: bool = False
+    # a learned per-channel scale on the last conv layer's output, before the projection's LayerNorm
+    # (the authors' pruned files keep the last conv gate's soft values there: `dummy_weight`)
+    conv_output_scale: bool = False
+    # dropouts as torchaudio's builder names them: encoder_projection_dropout, encoder_attention_dropout,
+    # encoder_ff_interm_dropout, encoder_dropout (residual); active in train mode only
+    projection_dropout: float = 0.0
+    attention_dropout: float = 0.0
+    ffn_interm_dropout: float = 0.0
+    dropout: float = 0.0
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHES:

@@ -13,6 +13,7 @@ from dpbench.models.components import (
     PositionalConv,
     RelativePositionBias,
     TransformerLayer,
+    normalize_waveforms,
 )
 from dpbench.models.config import EncoderConfig
 from dpbench.models.hardconcrete import HardConcrete
@@ -32,7 +33,7 @@ class Encoder(nn.Module):
         self.config = config
         c = config
         self.feature_extractor = ConvFeatureExtractor(
-            c.conv_channels, c.conv_kernels, c.conv_strides, c.conv_norm, c.conv_bias
+            c.conv_channels, c.conv_kernels, c.conv_strides, c.conv_norm, c.conv_bias, c.conv_output_scale
         )
         self.feature_projection = FeatureProjection(c.conv_channels[-1], c.hidden_size, c.layer_norm_eps)
         self.pos_conv = PositionalConv(c.hidden_size, c.pos_conv_kernel, c.pos_conv_groups)
@@ -63,6 +64,8 @@ class Encoder(nn.Module):
         Returns (hidden_states: num_layers + 1 tensors of shape (B, frames, D), frame lengths (B,))."""
         if wavs.dim() != 2:
             raise ValueError(f"expected wavs of shape (batch, samples), got {tuple(wavs.shape)}")
+        if self.config.normalize_waveform:
+            wavs = normalize_waveforms(wavs, None if lengths is None else lengths.to(wavs.device))
         features, last_channel_mask = self.feature_extractor(wavs)
         x = self.feature_projection(features.transpose(1, 2), last_channel_mask)
         batch, frames, _ = x.shape

@@ -62,6 +62,8 @@ def _prune_conv(model: Encoder) -> list[int]:
             nxt.weight = nn.Parameter((nxt.weight.data[:, keep] * mask[keep][None, :, None]).clone())
             nxt.in_channels = len(keep)
         else:
+            if extractor.output_scale is not None:
+                extractor.output_scale = nn.Parameter(extractor.output_scale.data[keep].clone())
             projection = model.feature_projection
             _prune_layer_norm(projection.layer_norm, keep)
             _select_linear(projection.projection, cols=keep)
