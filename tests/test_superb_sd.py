@@ -201,3 +201,19 @@ def test_sd_runs_through_s3prl_superb_sd(librimix: Path, tmp_path: Path) -> None
     assert {turn.recording for turn in reference} == set(predictions)
     chosen = test_dir / f"score/rttm/threshold-{scored['threshold']}_median-{scored['median_filter']}.rttm"
     assert score(reference, read_rttm(chosen)).der == pytest.approx(record["value"])
+
+
+def test_sd_records_are_accepted_by_the_report(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from dpbench.report.paper import paper_records
+    from dpbench.report.selection import validate_records
+    from dpbench.superb.run import _metric_records
+
+    record = {"task": "SD", "metric": "der", "value": 25.0, "dev_value": 36.25, "higher_is_better": False,
+              "upstream": "x", "run_dir": str(tmp_path), "timestamp": 1.0, "secondary": {"frame_der": 33.75}}
+    records = _metric_records(record, get_task("SD"))
+    assert [(r["metric"], r["value"], r["higher_is_better"]) for r in records] == [
+        ("der", 25.0, False), ("frame_der", 33.75, False)]
+    validate_records(pd.DataFrame(records), tmp_path / "results.jsonl")
+    assert {r["metric"] for r in paper_records() if r["task"] == "SD"} == {"der"}  # the paper has no frame DER
