@@ -17,6 +17,7 @@ from dpbench.data.synth import synthesize
 from dpbench.data.synth.librimix import FRAME, SPLITS, speech_segments
 from dpbench.errors import DpbenchError
 from dpbench.superb.configs import CONFIG_DIR
+from dpbench.superb.der import read_rttm, score
 from dpbench.superb.tasks import get_task
 from dpbench.superb.tasks.base import RunRequest
 from dpbench.superb.tasks.sd import kaldi_view
@@ -120,22 +121,34 @@ def fake_request(tmp_path: Path) -> RunRequest:
     return RunRequest(UpstreamSpec(name="x", entry="dpbench", ckpt=None, source="x"), tmp_path, tmp_path, "cpu")
 
 
-def test_outcome_reads_test_der_and_dev_best(tmp_path: Path) -> None:
-    # the shapes SuperbSD writes: stage 2's result.yaml and the trainer's valid_best/training_stats.yaml
-    result = tmp_path / "exp/evaluate/valid_best/test/result.yaml"
-    result.parent.mkdir(parents=True)
-    result.write_text(yaml.safe_dump({"accuracy": 0.8125, "der": 0.3375}))
+def test_outcome_reads_scored_der_frame_der_and_dev_best(tmp_path: Path) -> None:
+    # the shapes the test stages write: stage 2's result.yaml, stage 3's dscore.yaml, and the
+    # trainer's valid_best/training_stats.yaml
+    test_dir = tmp_path / "exp/evaluate/valid_best/test"
+    test_dir.mkdir(parents=True)
+    (test_dir / "result.yaml").write_text(yaml.safe_dump({"accuracy": 0.8125, "der": 0.3375}))
+    grid = [{"threshold": 0.5, "median_filter": 1, "der": 30.0, "missed_s": 4.0, "false_alarm_s": 1.0,
+             "confusion_s": 1.0, "scored_s": 20.0},
+            {"threshold": 0.4, "median_filter": 11, "der": 25.0, "missed_s": 2.0, "false_alarm_s": 2.0,
+             "confusion_s": 1.0, "scored_s": 20.0}]
+    (test_dir / "dscore.yaml").write_text(yaml.safe_dump({"der": 25.0, "threshold": 0.4, "median_filter": 11,
+                                                          "grid": grid}))
     stats = tmp_path / "exp/train/valid_best/training_stats.yaml"
     stats.parent.mkdir(parents=True)
     stats.write_text(yaml.safe_dump({"epoch": 12, "global_step": 100,
                                      "valid_best_metrics": {"accuracy": 0.79, "der": 0.3625}}))
     outcome = get_task("SD").outcome(fake_request(tmp_path), {}, {})
-    assert outcome.value == pytest.approx(33.75)
+    assert outcome.value == pytest.approx(25.0)
     assert outcome.dev_value == pytest.approx(36.25)
-    assert outcome.details == {"frame_accuracy": pytest.approx(81.25)}
+    assert outcome.secondary == {"frame_der": pytest.approx(33.75)}
+    assert outcome.details == pytest.approx({"threshold": 0.4, "median_filter": 11.0, "missed": 10.0,
+                                             "false_alarm": 10.0, "confusion": 5.0, "frame_accuracy": 81.25})
+    (test_dir / "dscore.yaml").write_text(yaml.safe_dump({"der": 25.0}))
+    with pytest.raises(DpbenchError, match="lacks"):
+        get_task("SD").outcome(fake_request(tmp_path), {}, {})
 
 
-def test_test_stage_stops_before_dscore(librimix: Path, tmp_path: Path) -> None:
+def test_test_stages_run_inference_then_scoring(librimix: Path, tmp_path: Path) -> None:
     task = get_task("SD")
     request = RunRequest(UpstreamSpec(name="x", entry="dpbench", ckpt=None, source="x"), librimix, tmp_path, "cpu")
     config = yaml.safe_load((CONFIG_DIR / "sd_cpu.yaml").read_text())
@@ -145,7 +158,8 @@ def test_test_stage_stops_before_dscore(librimix: Path, tmp_path: Path) -> None:
     stages = task.stages(request, filled, {})
     train, test = (yaml.safe_load(Path(stage.argv[-1]).read_text()) for stage in stages)
     assert (train["start"], train["stop"]) == (0, 1)
-    assert (test["start"], test["stop"]) == (2, 2)
+    assert (test["start"], test["stop"]) == (2, 3)
+    assert {stage.argv[1] for stage in stages} == {"dpbench.superb.problems_sd:ScoredSD"}
 
 
 @pytest.mark.slow
@@ -168,12 +182,38 @@ def test_sd_runs_through_s3prl_superb_sd(librimix: Path, tmp_path: Path) -> None
             "--results", str(tmp_path / "results.jsonl"), "--config-dir", str(configs), "--quiet"]
     outcome = CliRunner().invoke(superb_command, args)
     assert outcome.exit_code == 0, outcome.output + repr(outcome.exception)
-    [record] = ResultsStore(tmp_path / "results.jsonl").records()
+    record, frame = ResultsStore(tmp_path / "results.jsonl").records()
     assert (record["task"], record["metric"], record["higher_is_better"], record["steps"]) == ("SD", "der", False, 20)
+    assert (frame["task"], frame["metric"], frame["higher_is_better"]) == ("SD", "frame_der", False)
+    assert frame["run_dir"] == record["run_dir"] and frame["dev_value"] is None
     run_dir = Path(record["run_dir"])
-    result = yaml.safe_load((run_dir / "exp/evaluate/valid_best/test/result.yaml").read_text())
-    assert record["value"] == pytest.approx(100 * result["der"])
-    assert record["value"] >= 0.0 and record["dev_value"] >= 0.0
-    predictions = sorted(p.stem for p in (run_dir / "exp/evaluate/valid_best/test/prediction").glob("*.pt"))
+    test_dir = run_dir / "exp/evaluate/valid_best/test"
+    result = yaml.safe_load((test_dir / "result.yaml").read_text())
+    assert frame["value"] == pytest.approx(100 * result["der"])
+    predictions = sorted(p.stem for p in (test_dir / "prediction").glob("*.pt"))
     assert predictions == sorted(table(librimix / "librimix/data/test/wav.scp"))
-    assert not (run_dir / "exp/evaluate/valid_best/test/score").exists()  # stage 3 (dscore) did not run
+    # stage 3: an RTTM per threshold and median filter, each scored against s3prl's reference RTTM
+    scored = yaml.safe_load((test_dir / "dscore.yaml").read_text())
+    assert len(scored["grid"]) == 10 and len(list((test_dir / "score/rttm").glob("*.rttm"))) == 10
+    assert record["value"] == pytest.approx(scored["der"]) == pytest.approx(min(s["der"] for s in scored["grid"]))
+    assert record["value"] >= 0.0 and record["dev_value"] >= 0.0
+    reference = read_rttm(run_dir / "exp/test.rttm")
+    assert {turn.recording for turn in reference} == set(predictions)
+    chosen = test_dir / f"score/rttm/threshold-{scored['threshold']}_median-{scored['median_filter']}.rttm"
+    assert score(reference, read_rttm(chosen)).der == pytest.approx(record["value"])
+
+
+def test_sd_records_are_accepted_by_the_report(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from dpbench.report.paper import paper_records
+    from dpbench.report.selection import validate_records
+    from dpbench.superb.run import _metric_records
+
+    record = {"task": "SD", "metric": "der", "value": 25.0, "dev_value": 36.25, "higher_is_better": False,
+              "upstream": "x", "run_dir": str(tmp_path), "timestamp": 1.0, "secondary": {"frame_der": 33.75}}
+    records = _metric_records(record, get_task("SD"))
+    assert [(r["metric"], r["value"], r["higher_is_better"]) for r in records] == [
+        ("der", 25.0, False), ("frame_der", 33.75, False)]
+    validate_records(pd.DataFrame(records), tmp_path / "results.jsonl")
+    assert {r["metric"] for r in paper_records() if r["task"] == "SD"} == {"der"}  # the paper has no frame DER

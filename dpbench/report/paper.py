@@ -26,7 +26,7 @@ _PAPER_TABLE1 = (
 
 def paper_records() -> list[dict[str, Any]]:
     """The paper's rows as records in the results store's schema, `scale` = "paper"."""
-    metrics = [(task.name, metric) for task in TASKS for metric in task.metrics]
+    metrics = [(task.name, metric) for task in TASKS for metric in task.metrics if metric.in_paper]
     records = []
     for name, params_m, *values in _PAPER_TABLE1:
         for (task, metric), value in zip(metrics, values, strict=True):

@@ -14,6 +14,7 @@ class Metric:
     higher_is_better: bool
     decimals: int
     percent: bool = True
+    in_paper: bool = True  # a column of the DPHuBERT paper's Table 1 (dpbench.report.paper)
 
     @property
     def arrow(self) -> str:
@@ -50,7 +51,7 @@ TASKS: tuple[Task, ...] = (
     Task("SF", (Metric("f1", "F1", True, 2), Metric("cer", "CER", False, 2))),
     Task("SID", (ACCURACY,)),
     Task("ASV", (Metric("eer", "EER", False, 2),)),
-    Task("SD", (Metric("der", "DER", False, 2),)),
+    Task("SD", (Metric("der", "DER", False, 2), Metric("frame_der", "frame DER", False, 2, in_paper=False))),
 )
 
 TASK_BY_NAME: dict[str, Task] = {task.name: task for task in TASKS}

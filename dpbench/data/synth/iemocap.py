@@ -13,6 +13,8 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import cache
+from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +39,9 @@ PROSODY = {
     "sad": (-10, -60, 0.80, 0.65, (1.5, 2.0, 2.0)),
 }
 LABEL_LINE = re.compile(r"^\[(\S+) - (\S+)\]\t(\S+)\t(\S+)\t\[")
+# The order of the label files in s3prl's shipped emotion metadata (see the file's "source"): s3prl's
+# dev split is a seeded random 20% of the train entries, so the entry order decides which are dev.
+S3PRL_DIALOG_ORDER = ("assets", "iemocap", "s3prl_dialog_order.json")
 
 
 def emotional_voice(voice: Voice, emotion: str, rng: np.random.Generator) -> Voice:
@@ -107,7 +112,7 @@ def read_labels(root: Path, session: int) -> list[dict]:
         raise DpbenchError(f"{label_dir}: missing; pass the IEMOCAP root that holds Session1..Session5")
     wavs = {p.stem: p for p in (session_dir / "sentences" / "wav").rglob("*.wav") if not p.name.startswith(".")}
     entries = []
-    for label_file in sorted(label_dir.glob("*.txt")):
+    for label_file in sorted(label_dir.glob("*.txt"), key=s3prl_dialog_key):
         for line in label_file.read_text().splitlines():
             match = LABEL_LINE.match(line)
             if not match:
@@ -118,6 +123,19 @@ def read_labels(root: Path, session: int) -> list[dict]:
                     {"path": wavs[utt].relative_to(root).as_posix(), "label": emotion, "speaker": utt.split("_")[0]}
                 )
     return entries
+
+
+@cache
+def s3prl_dialog_rank() -> dict[str, int]:
+    """Each IEMOCAP dialog's position within its session in s3prl's shipped emotion metadata."""
+    data = json.loads(files("dpbench").joinpath(*S3PRL_DIALOG_ORDER).read_text(encoding="utf-8"))
+    return {dialog: rank for dialogs in data["sessions"].values() for rank, dialog in enumerate(dialogs)}
+
+
+def s3prl_dialog_key(label_file: Path) -> tuple[bool, int, str]:
+    """Sort key for label files: s3prl's order; dialogs it does not list (synthetic corpora) after, by name."""
+    rank = s3prl_dialog_rank()
+    return (label_file.stem not in rank, rank.get(label_file.stem, 0), label_file.stem)
 
 
 def write_s3prl_metadata(root: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> list[Path]:

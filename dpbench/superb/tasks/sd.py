@@ -1,14 +1,18 @@
 """SD: two-speaker diarization on LibriMix-style mixtures (`s3prl.problem` SuperbSD), DER in percent.
 
-The recorded DER is the one SuperbSD's test stage writes to `result.yaml`: frame-level, on the
-upstream's frames, sigmoid threshold 0.5, no median filter, no collar, overlap scored, best speaker
-permutation, averaged over test recordings. Stage 3 of the recipe (RTTMs for several thresholds
-and median filters, scored with dscore) is not run: it clones dscore from GitHub.
+The recorded DER is SUPERB's: the recipe's stage 3 turns the dev-best model's test posteriors into RTTMs
+for each sigmoid threshold and median-filter size of the config's `scoring` grid and reports the lowest
+time-weighted DER over all test recordings, scored like dscore (collar 0, overlap scored; see
+`dpbench.superb.der`). SuperbSD's stage-2 frame DER (threshold 0.5, no median filter, averaged per
+recording) is kept as the secondary record `frame_der`; the dev value that picks the checkpoint and the
+learning rate is the dev frame DER, as in s3prl.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import yaml
 
 from dpbench.errors import DpbenchError
 from dpbench.io_utils import atomic_write_text
@@ -19,7 +23,8 @@ from dpbench.superb.tasks.problem_task import ProblemTask
 
 SPLITS = ("train", "dev", "test")  # the data directories SuperbSD.prepare_data reads
 KALDI_FILES = ("wav.scp", "segments", "utt2spk", "reco2dur")  # what it needs; spk2utt and rttm are copied if present
-TEST_STAGE = 2  # inference on the test set and result.yaml; stage 3 (dscore) is skipped
+TEST_STAGES = (2, 3)  # inference on the test set (result.yaml, prediction/), then scoring (dscore.yaml)
+SCORE_FILE = "dscore.yaml"  # what s3prl's stage 3 writes per test set: der (percent), threshold, median_filter
 
 
 class SD(ProblemTask):
@@ -28,10 +33,10 @@ class SD(ProblemTask):
     metric = "der"
     higher_is_better = False
     corpus = "librimix"
-    problem = "s3prl.problem:SuperbSD"
+    secondary_metrics = {"frame_der": False}  # SuperbSD's stage-2 frame DER, percent
+    problem = "dpbench.superb.problems_sd:ScoredSD"
     train_stop = 1
-    test_start = TEST_STAGE
-    test_stop = TEST_STAGE
+    test_start, test_stop = TEST_STAGES
 
     def fill(self, request: RunRequest, config: dict) -> dict:
         source = self.corpus_dir(request.data_root, "data")
@@ -42,12 +47,32 @@ class SD(ProblemTask):
 
     def outcome(self, request: RunRequest, config: dict, settings: dict) -> Outcome:
         exp = request.run_dir / "exp"
-        result = exp / "evaluate" / "valid_best" / "test" / "result.yaml"
+        test_dir = exp / "evaluate" / "valid_best" / "test"
+        scored = read_score(test_dir / SCORE_FILE)
+        best = next(setting for setting in scored["grid"]
+                    if (setting["threshold"], setting["median_filter"]) == (scored["threshold"], scored["median_filter"]))
+        share = 100.0 / best["scored_s"] if best["scored_s"] else 0.0
         return Outcome(
-            value=100.0 * problem_result(result, "der"),
+            value=float(scored["der"]),
             dev_value=100.0 * problem_best_valid(exp / "train", "der"),
-            details={"frame_accuracy": 100.0 * problem_result(result, "accuracy")},
+            details={"threshold": float(best["threshold"]), "median_filter": float(best["median_filter"]),
+                     "missed": share * best["missed_s"], "false_alarm": share * best["false_alarm_s"],
+                     "confusion": share * best["confusion_s"],
+                     "frame_accuracy": 100.0 * problem_result(test_dir / "result.yaml", "accuracy")},
+            secondary={"frame_der": 100.0 * problem_result(test_dir / "result.yaml", "der")},
         )
+
+
+def read_score(path: Path) -> dict:
+    """The scoring stage's summary (`dscore.yaml`: der in percent, threshold, median_filter, grid)."""
+    if not path.is_file():
+        raise DpbenchError(f"s3prl wrote no {path}: the SD scoring stage did not finish; rerun to resume")
+    scored = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    missing = {"der", "threshold", "median_filter", "grid"} - set(scored)
+    if missing:
+        raise DpbenchError(f"{path} lacks {sorted(missing)}: it was not written by dpbench's SD scoring stage; "
+                           "delete the run folder and rerun")
+    return scored
 
 
 def kaldi_view(corpus: Path, split: str, target: Path) -> None:
