@@ -9,6 +9,7 @@ from typing import Callable
 import pytest
 import torch
 import transformers
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torchaudio.models import hubert_base, wav2vec2_model, wavlm_model
 from torchaudio.models.wav2vec2.utils import import_fairseq
@@ -101,26 +102,38 @@ def capture_output(module: nn.Module, run: Callable[[], object]) -> tuple[Tensor
 
 @torch.no_grad()
 def hf_hidden_states(model: nn.Module, wavs: Tensor, lengths: Tensor) -> list[Tensor]:
-    """transformers' hidden states with index 0 replaced by the feature projection's output
-    (transformers' index 0 is taken after the position conv)."""
+    """transformers' hidden states in the authors' convention (HiddenStates.AUTHORS): index 0 is the
+    feature projection's output (transformers' index 0 is taken after the position conv) and the last
+    is the last layer's output (transformers' applies a pre-LN model's final LayerNorm to it)."""
     mask = (torch.arange(wavs.shape[1])[None, :] < lengths[:, None]).long()
-    projected, out = capture_output(
-        model.feature_projection, lambda: model(wavs, attention_mask=mask, output_hidden_states=True)
+    projected, (last, out) = capture_output(
+        model.feature_projection,
+        lambda: capture_output(
+            model.encoder.layers[-1], lambda: model(wavs, attention_mask=mask, output_hidden_states=True)
+        ),
     )
-    return [projected, *out.hidden_states[1:]]
+    return [projected, *out.hidden_states[1:-1], last]
 
 
 @torch.no_grad()
-def torchaudio_hidden_states(model: nn.Module, wavs: Tensor, lengths: Tensor | None, pre_ln: bool) -> list[Tensor]:
-    """torchaudio's layer outputs, with the projected features first and, for pre-LN models, the
-    final LayerNorm applied to the last (torchaudio's extract_features leaves it out)."""
+def torchaudio_hidden_states(model: nn.Module, wavs: Tensor, lengths: Tensor | None) -> list[Tensor]:
+    """torchaudio's layer outputs (a pre-LN model's last without the final LayerNorm, as the authors'
+    convention has it), with the projected features first."""
     projected, (layers, _) = capture_output(
         model.encoder.feature_projection, lambda: model.extract_features(wavs, lengths)
     )
-    layers = list(layers)
-    if pre_ln:
-        layers[-1] = model.encoder.transformer.layer_norm(layers[-1])
     return [projected, *layers]
+
+
+def library_input(model: Encoder, wavs: Tensor, lengths: Tensor | None) -> Tensor:
+    """The waveforms the libraries' models get from their pipelines: each utterance normalised over its
+    own samples, as fairseq and s3prl do, when the imported model normalises (the pre-LN ones)."""
+    if not model.config.normalize_waveform:
+        return wavs
+    out = torch.zeros_like(wavs)
+    for i, n in enumerate(lengths.tolist() if lengths is not None else [wavs.shape[1]] * len(wavs)):
+        out[i, :n] = F.layer_norm(wavs[i, :n], (n,))
+    return out
 
 
 def assert_same_states(model: Encoder, reference: list[Tensor], wavs: Tensor, lengths: Tensor | None) -> None:
@@ -140,8 +153,9 @@ def test_matches_transformers(arch: str, pre_ln: bool) -> None:
     reference = hf_model(arch, pre_ln)
     model = from_huggingface(reference)
     assert model.config.arch == arch and model.config.layer_norm_first == pre_ln
+    assert model.config.normalize_waveform == pre_ln  # no preprocessor config: the pre-LN models normalise
     wavs, lengths = batch(TINY_SAMPLES)
-    assert_same_states(model, hf_hidden_states(reference, wavs, lengths), wavs, lengths)
+    assert_same_states(model, hf_hidden_states(reference, library_input(model, wavs, lengths), lengths), wavs, lengths)
 
 
 @pytest.mark.parametrize("pre_ln", [False, True], ids=["post_ln", "pre_ln"])
@@ -153,7 +167,8 @@ def test_matches_torchaudio(arch: str, pre_ln: bool) -> None:
     wavs, lengths = batch(TINY_SAMPLES)
     if arch == "wavlm":  # torchaudio's WavLM rejects any padding mask (an assert in its attention)
         wavs, lengths = wavs[:1], None
-    assert_same_states(model, torchaudio_hidden_states(reference, wavs, lengths, pre_ln), wavs, lengths)
+    expected = torchaudio_hidden_states(reference, library_input(model, wavs, lengths), lengths)
+    assert_same_states(model, expected, wavs, lengths)
 
 
 def test_frame_lengths_match_transformers() -> None:
@@ -187,7 +202,7 @@ def test_base_matches_torchaudio_hubert_base() -> None:
     model = from_torchaudio(reference, arch="hubert")
     assert count_params(model.config) == sum(p.numel() for p in reference.parameters()) == 94_370_944
     wavs, lengths = batch([32000, 24000])
-    assert_same_states(model, torchaudio_hidden_states(reference, wavs, lengths, False), wavs, lengths)
+    assert_same_states(model, torchaudio_hidden_states(reference, wavs, lengths), wavs, lengths)
 
 
 # --- fairseq ----------------------------------------------------------------------------------------
@@ -246,7 +261,8 @@ def test_fairseq_matches_torchaudio(pre_ln: bool) -> None:
     model = from_fairseq(fairseq_checkpoint(reference, pre_ln, "hubert"))
     assert model.config.arch == "hubert" and model.config.layer_norm_first == pre_ln
     wavs, lengths = batch(TINY_SAMPLES)
-    assert_same_states(model, torchaudio_hidden_states(reference, wavs, lengths, pre_ln), wavs, lengths)
+    expected = torchaudio_hidden_states(reference, library_input(model, wavs, lengths), lengths)
+    assert_same_states(model, expected, wavs, lengths)
 
 
 def test_fairseq_finetuned_with_args_namespace() -> None:
@@ -259,7 +275,7 @@ def test_fairseq_finetuned_with_args_namespace() -> None:
     finetuned["w2v_encoder.proj.weight"] = torch.zeros(10, 64)
     model = from_fairseq({"args": argparse.Namespace(w2v_args=encoder_cfg), "model": finetuned})
     wavs, lengths = batch(TINY_SAMPLES)
-    assert_same_states(model, torchaudio_hidden_states(reference, wavs, lengths, False), wavs, lengths)
+    assert_same_states(model, torchaudio_hidden_states(reference, wavs, lengths), wavs, lengths)
 
 
 def wavlm_fairseq_checkpoint(reference: nn.Module) -> dict:
