@@ -8,20 +8,28 @@ from typing import Callable
 
 import pytest
 import torch
-import transformers
 import torch.nn.functional as F
+import transformers
 from torch import Tensor, nn
-from torchaudio.models import hubert_base, wav2vec2_model, wavlm_model
+from torchaudio.models import (
+    hubert_base,
+    hubert_large,
+    wav2vec2_large_lv60k,
+    wav2vec2_model,
+    wavlm_large,
+    wavlm_model,
+)
 from torchaudio.models.wav2vec2.utils import import_fairseq
 
 from dpbench.errors import DpbenchError
-from dpbench.models import Encoder, count_params, save_encoder, tiny_config
+from dpbench.models import Encoder, count_params, large_config, save_encoder, tiny_config
 from dpbench.models.importers import (
     from_fairseq,
     from_huggingface,
     from_torchaudio,
     import_checkpoint,
 )
+from dpbench.models.importers.torchaudio import dpbench_names
 
 # transformers' WavLM passes a bool padding mask with a float bias to torch, which warns about it
 pytestmark = pytest.mark.filterwarnings("ignore:Support for mismatched key_padding_mask:UserWarning")
@@ -205,6 +213,23 @@ def test_base_matches_torchaudio_hubert_base() -> None:
     assert_same_states(model, torchaudio_hidden_states(reference, wavs, lengths), wavs, lengths)
 
 
+@pytest.mark.parametrize(
+    "arch,builder", [("hubert", hubert_large), ("wav2vec2", wav2vec2_large_lv60k), ("wavlm", wavlm_large)]
+)
+def test_large_presets_equal_torchaudio_builders(arch: str, builder: Callable[[], nn.Module]) -> None:
+    """Same parameter count and the same tensors, name for name (through the torchaudio importer's
+    key mapping), as torchaudio's Large factory; built on the meta device (no memory, no init)."""
+    with torch.device("meta"):
+        theirs = builder()
+        ours = Encoder(large_config(arch))
+    assert count_params(ours.config) == sum(p.numel() for p in theirs.parameters())
+    assert count_params(ours.config) == sum(p.numel() for p in ours.parameters())
+    their_shapes = {k: tuple(v.shape) for k, v in dpbench_names(theirs.state_dict()).items()}
+    our_shapes = {k: tuple(v.shape) for k, v in ours.state_dict().items() if not k.endswith("head_index")}
+    assert our_shapes == their_shapes
+    assert ours.config.normalize_waveform  # torchaudio's Large bundles normalise (`_normalize_waveform`)
+
+
 # --- fairseq ----------------------------------------------------------------------------------------
 TA_LAYERS = r"encoder\.transformer\.layers\.(\d+)"
 FAIRSEQ_NAMES = [  # torchaudio name -> fairseq name, from fairseq's documented module names
@@ -348,6 +373,23 @@ def test_import_detects_every_format(tmp_path) -> None:
     mine = Encoder(tiny_config("hubert")).eval()
     save_encoder(tmp_path / "mine.pt", mine)
     torch.testing.assert_close(outputs(import_checkpoint(tmp_path / "mine.pt")), outputs(mine), **TOLERANCE)
+
+
+def test_normalisation_from_the_preprocessor_config_or_the_rule(tmp_path) -> None:
+    """Hugging Face: preprocessor_config.json's do_normalize; without it, pre-LN models normalise."""
+    import json
+
+    for pre_ln in (False, True):
+        folder = tmp_path / f"hf{pre_ln}"
+        hf_model("hubert", pre_ln).save_pretrained(folder)
+        assert import_checkpoint(folder).config.normalize_waveform == pre_ln  # no preprocessor_config.json
+        (folder / "preprocessor_config.json").write_text(json.dumps({"do_normalize": not pre_ln}))
+        imported = import_checkpoint(folder)
+        assert imported.config.normalize_waveform == (not pre_ln)
+        save_encoder(tmp_path / "mine.pt", imported)  # dpbench checkpoints carry it in their config
+        assert import_checkpoint(tmp_path / "mine.pt").config.normalize_waveform == (not pre_ln)
+    audio = torchaudio_tiny("wav2vec2", True)  # torchaudio state dicts: the rule
+    assert from_torchaudio(audio, heads=4).config.normalize_waveform
 
 
 def test_unknown_files_fail_clearly(tmp_path) -> None:
