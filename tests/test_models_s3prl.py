@@ -12,6 +12,7 @@ import pytest
 import torch
 from torch import Tensor, nn
 
+from dpbench.models import HiddenStates, build_encoder, tiny_config
 from dpbench.models.importers import from_fairseq, import_checkpoint
 from dpbench.models.importers.shapes import default_normalize_waveform
 from upstreams.dpbench.hubconf import dpbench as dpbench_upstream
@@ -151,3 +152,22 @@ def test_default_rule_is_every_torchaudio_bundle_s() -> None:
     for bundle in bundles:
         pre_ln = bundle._params["encoder_layer_norm_first"]
         assert default_normalize_waveform(pre_ln) == bundle._normalize_waveform, bundle._path
+
+
+def test_padded_frame_rule_equals_fairseq_forward_padding_mask() -> None:
+    """HiddenStates.S3PRL's valid frames of HuBERT / WavLM equal their models' own rule, for many
+    lengths and padded sizes (the conv formula disagrees on some)."""
+    from s3prl.upstream.hubert.hubert_model import HubertModel
+
+    model = build_encoder(tiny_config("hubert"))
+    generator = torch.Generator().manual_seed(0)
+    disagreements = 0
+    for samples in (16000, 23456, 48000):
+        lengths = torch.randint(400, samples + 1, (64,), generator=generator)
+        frames = int(model.output_lengths(torch.tensor(samples)))
+        sample_padding = torch.arange(samples)[None, :] >= lengths[:, None]
+        theirs = (~HubertModel.forward_padding_mask(None, torch.zeros(64, frames, 1), sample_padding)).sum(-1)
+        ours = model.frame_lengths(lengths, samples, frames, HiddenStates.S3PRL)
+        assert ours.tolist() == theirs.tolist()
+        disagreements += int((model.frame_lengths(lengths, samples, frames, HiddenStates.AUTHORS) != ours).sum())
+    assert disagreements > 0
