@@ -27,6 +27,7 @@ def empty_caches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.delenv("HF_HUB_CACHE", raising=False)
     monkeypatch.setenv("DPBENCH_CHECKPOINTS", str(tmp_path / "ckpts"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # s3prl's download cache is ~/.cache/s3prl/download
     for teacher in TEACHERS.values():
         monkeypatch.delenv(teacher.env_var, raising=False)
     return tmp_path

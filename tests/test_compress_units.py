@@ -155,6 +155,18 @@ def test_students_start_from_the_teacher():
     assert torch.equal(conv_s, conv_t)
 
 
+def test_students_read_the_waveform_as_the_teacher_does():
+    config = tiny_config("wavlm", layer_norm_first=True)
+    config.normalize_waveform = True
+    teacher = build_encoder(config).eval()
+    budget = 0.5 * count_params(config)
+    for method in ("dphubert", "distilhubert", "fithubert", "half"):
+        assert build_student(method, teacher, budget, "params").config.normalize_waveform, method
+    raw = tiny_config("wavlm", layer_norm_first=True)
+    with pytest.raises(DpbenchError, match="student.pt: normalize_waveform=False, but the teacher's is True"):
+        check_compatible(config, raw, "student.pt", "dphubert")
+
+
 def test_mismatched_student_is_rejected():
     teacher = tiny_config()
     other = tiny_config()

@@ -63,5 +63,19 @@ def test_inspect_torchaudio_state_dict_with_arch_label(tmp_path) -> None:
 def test_inspect_errors_name_the_file(tmp_path) -> None:
     result = run(str(tmp_path / "missing.pt"))
     assert result.exit_code != 0
-    assert "checkpoint not found" in result.output and "missing.pt" in result.output
+    assert "does not exist" in result.output and "missing.pt" in result.output
     assert "Traceback" not in result.output
+    result = run("hubert_tiny")
+    assert result.exit_code != 0 and "unknown teacher 'hubert_tiny'" in result.output
+
+
+def test_inspect_takes_a_teacher_name_and_shows_normalisation(tmp_path) -> None:
+    result = run("tiny-hubert")  # the built-in teacher, by name
+    assert result.exit_code == 0, result.output
+    assert "architecture: hubert (post-LN" in result.output
+    assert "input: raw waveform (not normalised)" in result.output
+    config = tiny_config("wavlm", layer_norm_first=True)
+    config.normalize_waveform = True
+    save_encoder(tmp_path / "large_like.pt", build_encoder(config))
+    result = run(str(tmp_path / "large_like.pt"))
+    assert "input: waveform normalised per utterance (zero mean, unit variance)" in result.output

@@ -8,19 +8,28 @@ from typing import Callable
 
 import pytest
 import torch
+import torch.nn.functional as F
 import transformers
 from torch import Tensor, nn
-from torchaudio.models import hubert_base, wav2vec2_model, wavlm_model
+from torchaudio.models import (
+    hubert_base,
+    hubert_large,
+    wav2vec2_large_lv60k,
+    wav2vec2_model,
+    wavlm_large,
+    wavlm_model,
+)
 from torchaudio.models.wav2vec2.utils import import_fairseq
 
 from dpbench.errors import DpbenchError
-from dpbench.models import Encoder, count_params, save_encoder, tiny_config
+from dpbench.models import Encoder, count_params, large_config, save_encoder, tiny_config
 from dpbench.models.importers import (
     from_fairseq,
     from_huggingface,
     from_torchaudio,
     import_checkpoint,
 )
+from dpbench.models.importers.torchaudio import dpbench_names
 
 # transformers' WavLM passes a bool padding mask with a float bias to torch, which warns about it
 pytestmark = pytest.mark.filterwarnings("ignore:Support for mismatched key_padding_mask:UserWarning")
@@ -101,26 +110,38 @@ def capture_output(module: nn.Module, run: Callable[[], object]) -> tuple[Tensor
 
 @torch.no_grad()
 def hf_hidden_states(model: nn.Module, wavs: Tensor, lengths: Tensor) -> list[Tensor]:
-    """transformers' hidden states with index 0 replaced by the feature projection's output
-    (transformers' index 0 is taken after the position conv)."""
+    """transformers' hidden states in the authors' convention (HiddenStates.AUTHORS): index 0 is the
+    feature projection's output (transformers' index 0 is taken after the position conv) and the last
+    is the last layer's output (transformers' applies a pre-LN model's final LayerNorm to it)."""
     mask = (torch.arange(wavs.shape[1])[None, :] < lengths[:, None]).long()
-    projected, out = capture_output(
-        model.feature_projection, lambda: model(wavs, attention_mask=mask, output_hidden_states=True)
+    projected, (last, out) = capture_output(
+        model.feature_projection,
+        lambda: capture_output(
+            model.encoder.layers[-1], lambda: model(wavs, attention_mask=mask, output_hidden_states=True)
+        ),
     )
-    return [projected, *out.hidden_states[1:]]
+    return [projected, *out.hidden_states[1:-1], last]
 
 
 @torch.no_grad()
-def torchaudio_hidden_states(model: nn.Module, wavs: Tensor, lengths: Tensor | None, pre_ln: bool) -> list[Tensor]:
-    """torchaudio's layer outputs, with the projected features first and, for pre-LN models, the
-    final LayerNorm applied to the last (torchaudio's extract_features leaves it out)."""
+def torchaudio_hidden_states(model: nn.Module, wavs: Tensor, lengths: Tensor | None) -> list[Tensor]:
+    """torchaudio's layer outputs (a pre-LN model's last without the final LayerNorm, as the authors'
+    convention has it), with the projected features first."""
     projected, (layers, _) = capture_output(
         model.encoder.feature_projection, lambda: model.extract_features(wavs, lengths)
     )
-    layers = list(layers)
-    if pre_ln:
-        layers[-1] = model.encoder.transformer.layer_norm(layers[-1])
     return [projected, *layers]
+
+
+def library_input(model: Encoder, wavs: Tensor, lengths: Tensor | None) -> Tensor:
+    """The waveforms the libraries' models get from their pipelines: each utterance normalised over its
+    own samples, as fairseq and s3prl do, when the imported model normalises (the pre-LN ones)."""
+    if not model.config.normalize_waveform:
+        return wavs
+    out = torch.zeros_like(wavs)
+    for i, n in enumerate(lengths.tolist() if lengths is not None else [wavs.shape[1]] * len(wavs)):
+        out[i, :n] = F.layer_norm(wavs[i, :n], (n,))
+    return out
 
 
 def assert_same_states(model: Encoder, reference: list[Tensor], wavs: Tensor, lengths: Tensor | None) -> None:
@@ -140,8 +161,9 @@ def test_matches_transformers(arch: str, pre_ln: bool) -> None:
     reference = hf_model(arch, pre_ln)
     model = from_huggingface(reference)
     assert model.config.arch == arch and model.config.layer_norm_first == pre_ln
+    assert model.config.normalize_waveform == pre_ln  # no preprocessor config: the pre-LN models normalise
     wavs, lengths = batch(TINY_SAMPLES)
-    assert_same_states(model, hf_hidden_states(reference, wavs, lengths), wavs, lengths)
+    assert_same_states(model, hf_hidden_states(reference, library_input(model, wavs, lengths), lengths), wavs, lengths)
 
 
 @pytest.mark.parametrize("pre_ln", [False, True], ids=["post_ln", "pre_ln"])
@@ -153,7 +175,8 @@ def test_matches_torchaudio(arch: str, pre_ln: bool) -> None:
     wavs, lengths = batch(TINY_SAMPLES)
     if arch == "wavlm":  # torchaudio's WavLM rejects any padding mask (an assert in its attention)
         wavs, lengths = wavs[:1], None
-    assert_same_states(model, torchaudio_hidden_states(reference, wavs, lengths, pre_ln), wavs, lengths)
+    expected = torchaudio_hidden_states(reference, library_input(model, wavs, lengths), lengths)
+    assert_same_states(model, expected, wavs, lengths)
 
 
 def test_frame_lengths_match_transformers() -> None:
@@ -187,7 +210,24 @@ def test_base_matches_torchaudio_hubert_base() -> None:
     model = from_torchaudio(reference, arch="hubert")
     assert count_params(model.config) == sum(p.numel() for p in reference.parameters()) == 94_370_944
     wavs, lengths = batch([32000, 24000])
-    assert_same_states(model, torchaudio_hidden_states(reference, wavs, lengths, False), wavs, lengths)
+    assert_same_states(model, torchaudio_hidden_states(reference, wavs, lengths), wavs, lengths)
+
+
+@pytest.mark.parametrize(
+    "arch,builder", [("hubert", hubert_large), ("wav2vec2", wav2vec2_large_lv60k), ("wavlm", wavlm_large)]
+)
+def test_large_presets_equal_torchaudio_builders(arch: str, builder: Callable[[], nn.Module]) -> None:
+    """Same parameter count and the same tensors, name for name (through the torchaudio importer's
+    key mapping), as torchaudio's Large factory; built on the meta device (no memory, no init)."""
+    with torch.device("meta"):
+        theirs = builder()
+        ours = Encoder(large_config(arch))
+    assert count_params(ours.config) == sum(p.numel() for p in theirs.parameters())
+    assert count_params(ours.config) == sum(p.numel() for p in ours.parameters())
+    their_shapes = {k: tuple(v.shape) for k, v in dpbench_names(theirs.state_dict()).items()}
+    our_shapes = {k: tuple(v.shape) for k, v in ours.state_dict().items() if not k.endswith("head_index")}
+    assert our_shapes == their_shapes
+    assert ours.config.normalize_waveform  # torchaudio's Large bundles normalise (`_normalize_waveform`)
 
 
 # --- fairseq ----------------------------------------------------------------------------------------
@@ -246,7 +286,8 @@ def test_fairseq_matches_torchaudio(pre_ln: bool) -> None:
     model = from_fairseq(fairseq_checkpoint(reference, pre_ln, "hubert"))
     assert model.config.arch == "hubert" and model.config.layer_norm_first == pre_ln
     wavs, lengths = batch(TINY_SAMPLES)
-    assert_same_states(model, torchaudio_hidden_states(reference, wavs, lengths, pre_ln), wavs, lengths)
+    expected = torchaudio_hidden_states(reference, library_input(model, wavs, lengths), lengths)
+    assert_same_states(model, expected, wavs, lengths)
 
 
 def test_fairseq_finetuned_with_args_namespace() -> None:
@@ -259,7 +300,7 @@ def test_fairseq_finetuned_with_args_namespace() -> None:
     finetuned["w2v_encoder.proj.weight"] = torch.zeros(10, 64)
     model = from_fairseq({"args": argparse.Namespace(w2v_args=encoder_cfg), "model": finetuned})
     wavs, lengths = batch(TINY_SAMPLES)
-    assert_same_states(model, torchaudio_hidden_states(reference, wavs, lengths, False), wavs, lengths)
+    assert_same_states(model, torchaudio_hidden_states(reference, wavs, lengths), wavs, lengths)
 
 
 def wavlm_fairseq_checkpoint(reference: nn.Module) -> dict:
@@ -332,6 +373,23 @@ def test_import_detects_every_format(tmp_path) -> None:
     mine = Encoder(tiny_config("hubert")).eval()
     save_encoder(tmp_path / "mine.pt", mine)
     torch.testing.assert_close(outputs(import_checkpoint(tmp_path / "mine.pt")), outputs(mine), **TOLERANCE)
+
+
+def test_normalisation_from_the_preprocessor_config_or_the_rule(tmp_path) -> None:
+    """Hugging Face: preprocessor_config.json's do_normalize; without it, pre-LN models normalise."""
+    import json
+
+    for pre_ln in (False, True):
+        folder = tmp_path / f"hf{pre_ln}"
+        hf_model("hubert", pre_ln).save_pretrained(folder)
+        assert import_checkpoint(folder).config.normalize_waveform == pre_ln  # no preprocessor_config.json
+        (folder / "preprocessor_config.json").write_text(json.dumps({"do_normalize": not pre_ln}))
+        imported = import_checkpoint(folder)
+        assert imported.config.normalize_waveform == (not pre_ln)
+        save_encoder(tmp_path / "mine.pt", imported)  # dpbench checkpoints carry it in their config
+        assert import_checkpoint(tmp_path / "mine.pt").config.normalize_waveform == (not pre_ln)
+    audio = torchaudio_tiny("wav2vec2", True)  # torchaudio state dicts: the rule
+    assert from_torchaudio(audio, heads=4).config.normalize_waveform
 
 
 def test_unknown_files_fail_clearly(tmp_path) -> None:

@@ -124,3 +124,35 @@ def test_teachers_command_lists_found_and_missing(empty_caches: Path) -> None:
     assert lines[0].startswith("tiny-hubert: found")
     assert f"wav2vec2_base: found (torchaudio cache) {target}" in lines
     assert "hubert_base: not found (place one of these, or set DPBENCH_HUBERT_BASE=PATH)" in lines
+
+
+def test_s3prl_cache_names_are_s3prls_own() -> None:
+    """The folder and file names s3prl's downloader gives each teacher's URLs (asked of s3prl itself)."""
+    from s3prl.util import download
+
+    from dpbench.teachers.resolve import s3prl_download_dir
+
+    assert download._download_dir == s3prl_download_dir()
+    for teacher in TEACHERS.values():
+        for url, name in zip(teacher.s3prl_urls, teacher.s3prl_cache_files):
+            assert Path(download._urls_to_filepaths(url, download=False)).name == name
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_s3prl_cache_teacher_is_found_listed_and_loaded(empty_caches: Path) -> None:
+    from dpbench.models.importers import import_checkpoint
+
+    from test_models_s3prl import s3prl_checkpoint
+
+    teacher = TEACHERS["hubert_large"]
+    cached = empty_caches / "home" / ".cache" / "s3prl" / "download" / teacher.s3prl_cache_files[0]
+    cached.parent.mkdir(parents=True)
+    s3prl_checkpoint("hubert", True, cached)
+    assert resolve("hubert_large") == cached
+    assert load_model("hubert_large").config == import_checkpoint(cached).config
+    assert load_model("hubert_large").config.normalize_waveform  # the converted file's task config
+    result = CliRunner().invoke(teachers_command, [])
+    assert f"hubert_large: found (s3prl cache) {cached}" in result.output.splitlines()
+    missing = TEACHERS["hubert_base"]
+    with pytest.raises(DpbenchError, match=f"s3prl: {missing.s3prl_cache_files[0]} in {cached.parent}/"):
+        resolve("hubert_base")

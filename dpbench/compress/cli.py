@@ -53,7 +53,8 @@ def _devices(value: str) -> int | str:
 @click.option("--checkpoint-every", type=int, default=None, help="Steps between resumable checkpoints.")
 @click.option("--calibrate-tol", type=float, default=None,
               help="Relative size error after stage 1 above which gates are calibrated [default: 0.005].")
-@click.option("--student-init", default=None, help="Start the DPHuBERT student from this checkpoint, not the teacher.")
+@click.option("--student-init", default=None,
+              help="Start the DPHuBERT student from this checkpoint or teacher name, not the teacher.")
 @click.option("--seed", type=int, default=None, help="Random seed [default: 0].")
 @click.option("--num-workers", type=int, default=None, help="Data loader workers [scale default].")
 @click.option("--accelerator", default="auto", help="cpu, gpu, ... (Lightning).")
@@ -69,8 +70,8 @@ def compress_command(data: str, out: str, scale: str, method: str, accelerator: 
     the final save. Writes RUN/student.pt, RUN/summary.json and RUN/train_log.csv."""
     from dpbench.compress.runner import Hardware, env_rank_zero, run_compress
 
-    for key in ("teacher", "student_init"):  # files by absolute path, so a resumed run matches from anywhere
-        if options[key] and Path(options[key]).is_file():
+    for key in ("teacher", "student_init"):  # paths made absolute, so a resumed run matches from anywhere
+        if options[key] and Path(options[key]).exists():
             options[key] = str(Path(options[key]).resolve())
     config = make_config(scale, method, str(Path(data).resolve()), options)
     hardware = Hardware(accelerator=accelerator, devices=_devices(devices), num_nodes=num_nodes, precision=precision)

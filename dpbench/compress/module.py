@@ -14,7 +14,7 @@ from torch import Tensor
 from dpbench.compress.data import train_loader
 from dpbench.compress.distill import DistillLoss
 from dpbench.compress.sparsity import Lagrangian, config_size, expected_size, target_at, warmup_decay
-from dpbench.models import Encoder
+from dpbench.models import Encoder, HiddenStates
 
 PROGRESS_KEYS = ("loss", "expected_sparsity", "lambda1", "lambda2")
 
@@ -119,8 +119,8 @@ class CompressModule(L.LightningModule):
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         wavs, lengths = batch
         with torch.no_grad():
-            teacher_states, _ = self.teacher(wavs, lengths)
-        student_states, frames = self.student(wavs, lengths)
+            teacher_states, _ = self.teacher(wavs, lengths, HiddenStates.AUTHORS)
+        student_states, frames = self.student(wavs, lengths, HiddenStates.AUTHORS)
         distill_loss, layer_terms = self.distill(student_states, teacher_states, frames)
         sparsity = self.sparsity()
         if self.pruning:

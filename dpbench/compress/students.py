@@ -9,7 +9,9 @@
   whose size is closest to the budget. Conv extractor copied from the teacher, the rest random.
 - half: same depth, half the hidden size, heads and FFN (the paper's "12-layer half", 26.9M for Base:
   a fixed shape, not fitted to the budget). Conv extractor copied from the teacher, the rest random.
-Size is parameters or MACs, whichever the target is given in."""
+Size is parameters or MACs, whichever the target is given in. Every student reads the waveform as the
+teacher does: its config is copied from the teacher's (`normalize_waveform` included), and a
+`--student-init` must normalise as the teacher does."""
 
 from __future__ import annotations
 
@@ -20,7 +22,8 @@ from torch import nn
 from dpbench.compress.distill import Pair, layer_to_layer_pairs, prediction_head_pairs, scale_layers
 from dpbench.compress.sparsity import config_size
 from dpbench.errors import DpbenchError
-from dpbench.models import Encoder, EncoderConfig, build_encoder, load_encoder
+from dpbench.models import Encoder, EncoderConfig, build_encoder
+from dpbench.teachers import load_model
 
 
 def copy_matching(student: nn.Module, teacher: nn.Module) -> list[str]:
@@ -88,6 +91,12 @@ def check_compatible(teacher: EncoderConfig, student: EncoderConfig, source: str
             f"teacher's {teacher.conv_kernels}/{teacher.conv_strides}, so frames would not line up; "
             "start from a student of the same family as the teacher"
         )
+    if student.normalize_waveform != teacher.normalize_waveform:
+        raise DpbenchError(
+            f"{source}: normalize_waveform={student.normalize_waveform}, but the teacher's is "
+            f"{teacher.normalize_waveform}; both must read the waveform the same way (start from a student of the "
+            "teacher's family, e.g. one compressed from the same teacher)"
+        )
     if method == "dphubert" and (student.num_layers, student.hidden_size) != (teacher.num_layers, teacher.hidden_size):
         raise DpbenchError(
             f"{source}: {student.num_layers} layers of width {student.hidden_size}, but layer-to-layer distillation "
@@ -102,7 +111,7 @@ def build_student(
     """The stage-1 student of `method`, initialised as that method prescribes (see module docstring)."""
     tc = teacher.config
     if method == "dphubert":
-        source = teacher if student_init is None else load_encoder(student_init)
+        source = teacher if student_init is None else load_model(student_init)
         if student_init is not None:
             check_compatible(tc, source.config, student_init, method)
         student = build_encoder(copy.deepcopy(source.config))

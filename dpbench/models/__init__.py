@@ -14,7 +14,7 @@ from dpbench.models.config import (
     wavlm_base_config,
     wavlm_large_config,
 )
-from dpbench.models.encoder import Encoder, build_encoder
+from dpbench.models.encoder import Encoder, HiddenStates, build_encoder
 from dpbench.models.hardconcrete import HardConcrete
 from dpbench.models.pruning import prune_encoder
 
@@ -22,6 +22,7 @@ __all__ = [
     "Encoder",
     "EncoderConfig",
     "HardConcrete",
+    "HiddenStates",
     "base_config",
     "build_encoder",
     "count_macs",

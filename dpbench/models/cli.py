@@ -35,6 +35,8 @@ def describe(model: Encoder, pruned: EncoderConfig | None = None) -> str:
         f"{c.num_layers} layers, width {c.hidden_size}",
         f"parameters: {count_params(c):,} ({count_params(c) / 1e6:.2f} M)",
         f"MACs per second of audio: {_macs(c)}",
+        "input: " + ("waveform normalised per utterance (zero mean, unit variance)" if c.normalize_waveform
+                     else "raw waveform (not normalised)"),
     ]
     if pruned is not None:
         groups = ", ".join(name for name, on in model.gate_flags.items() if on)
@@ -66,14 +68,16 @@ def describe(model: Encoder, pruned: EncoderConfig | None = None) -> str:
     help="Label for state dicts that cannot tell HuBERT from wav2vec 2.0 (torchaudio, bare Hugging Face).",
 )
 def inspect_command(checkpoint: str, arch: str | None) -> None:
-    """Show CHECKPOINT's architecture, parameters, MACs per second of audio and per-layer structure.
+    """Show CHECKPOINT's architecture, parameters, MACs per second of audio, input normalisation and
+    per-layer structure.
 
-    CHECKPOINT: a dpbench checkpoint, a Hugging Face folder or state dict, a torchaudio state dict
-    or a fairseq .pt."""
+    CHECKPOINT: a teacher name (`dpbench teachers`), a dpbench checkpoint, a Hugging Face folder or
+    state dict, a torchaudio state dict, a fairseq .pt or an s3prl converted .pt."""
     from dpbench.models.importers import import_checkpoint
     from dpbench.models.pruning import prune_encoder
+    from dpbench.teachers.resolve import resolve
 
-    model = import_checkpoint(checkpoint, arch=arch)
+    model = import_checkpoint(resolve(checkpoint), arch=arch)
     pruned = None
     if model.has_gates:
         try:

@@ -77,6 +77,14 @@ def normalize_waveforms(wavs: Tensor, lengths: Tensor | None, eps: float = 1e-5)
     return (wavs - mean) * torch.rsqrt(var + eps) * valid
 
 
+def valid_frames_any_sample(lengths: Tensor, samples: int, frames: int) -> Tensor:
+    """Frames holding at least one valid sample when a batch padded to `samples` samples gives
+    `frames` frames, each frame read as `samples // frames` consecutive samples: the rule of
+    fairseq's HuBERT and unilm's WavLM (`forward_padding_mask`), which s3prl's experts run."""
+    per_frame = samples // frames
+    return torch.div(lengths + per_frame - 1, per_frame, rounding_mode="floor").clamp(1, frames)
+
+
 def conv_output_length(length: Tensor, kernel: int, stride: int) -> Tensor:
     return torch.div(length - kernel, stride, rounding_mode="floor") + 1
 

@@ -100,9 +100,18 @@ def base_config(arch: str = "hubert") -> EncoderConfig:
     return _uniform(arch, 768, 12, 12, 3072)
 
 
+# conv bias of the Large models per family: only wav2vec 2.0 Large (LV-60k) has one (torchaudio's
+# `wav2vec2_large_lv60k` vs `hubert_large` / `wavlm_large`; fairseq's `conv_bias`)
+LARGE_CONV_BIAS = {"hubert": False, "wav2vec2": True, "wavlm": False}
+
+
 def large_config(arch: str = "hubert") -> EncoderConfig:
-    """HuBERT Large / wav2vec 2.0 Large (LV-60) / WavLM Large: 24 pre-LN layers of width 1024."""
-    return _uniform(arch, 1024, 24, 16, 4096, conv_norm="layer", conv_bias=True, layer_norm_first=True)
+    """HuBERT Large / wav2vec 2.0 Large (LV-60k) / WavLM Large: 24 pre-LN layers of width 1024, LayerNorm in
+    every conv layer, normalised waveforms; torchaudio's `hubert_large`, `wav2vec2_large_lv60k`, `wavlm_large`."""
+    return _uniform(
+        arch, 1024, 24, 16, 4096, conv_norm="layer", conv_bias=LARGE_CONV_BIAS[arch], layer_norm_first=True,
+        normalize_waveform=True,
+    )
 
 
 def hubert_base_config() -> EncoderConfig:

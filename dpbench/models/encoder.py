@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Iterator
 
 import torch
@@ -14,6 +15,7 @@ from dpbench.models.components import (
     RelativePositionBias,
     TransformerLayer,
     normalize_waveforms,
+    valid_frames_any_sample,
 )
 from dpbench.models.config import EncoderConfig
 from dpbench.models.hardconcrete import HardConcrete
@@ -21,12 +23,29 @@ from dpbench.models.hardconcrete import HardConcrete
 GATE_GROUPS = ("conv", "heads", "attention", "ffn_units", "ffn")
 
 
+class HiddenStates(Enum):
+    """Which num_layers + 1 hidden states `Encoder.forward` returns, and how padded frames are found.
+
+    AUTHORS: as the DPHuBERT authors' `extract_features` returns them (the distillation targets):
+      index 0 the projected conv features (before the position conv), index i the output of layer i;
+      pre-LN models' last state is taken before the encoder's final LayerNorm. Valid frames: the conv
+      length formula (torchaudio, transformers).
+    S3PRL: as s3prl's `hubert` / `wav2vec2` / `wavlm` upstream experts return them (SUPERB features):
+      the input of every transformer layer, then the encoder's output. Index 0 is taken after the
+      position conv (and, post-LN, after the encoder LayerNorm); the last is the encoder output (pre-LN:
+      after the final LayerNorm). Valid frames as their fairseq / unilm models find them: HuBERT and
+      WavLM keep every frame with at least one valid sample (`forward_padding_mask`), wav2vec 2.0 uses
+      the conv length formula."""
+
+    AUTHORS = "authors"
+    S3PRL = "s3prl"
+
+
 class Encoder(nn.Module):
     """A HuBERT / wav2vec 2.0 / WavLM encoder whose every prunable group can carry Hard Concrete gates.
 
-    `forward(wavs, lengths)` returns all hidden states: index 0 is the projected conv features,
-    index i the output of transformer layer i (for pre-LN models the last one after the final norm).
-    """
+    `forward(wavs, lengths, convention)` returns all hidden states in one of the two conventions
+    of `HiddenStates` (the authors' by default)."""
 
     def __init__(self, config: EncoderConfig) -> None:
         super().__init__()
@@ -58,10 +77,19 @@ class Encoder(nn.Module):
         """Number of frames produced for inputs of `lengths` samples."""
         return self.feature_extractor.output_lengths(lengths)
 
-    def forward(self, wavs: Tensor, lengths: Tensor | None = None) -> tuple[list[Tensor], Tensor]:
+    def frame_lengths(self, lengths: Tensor, samples: int, frames: int, convention: HiddenStates) -> Tensor:
+        """Valid frames of each utterance of a batch padded to `samples` samples (`frames` frames)."""
+        if convention is HiddenStates.S3PRL and self.config.arch in ("hubert", "wavlm"):
+            return valid_frames_any_sample(lengths, samples, frames)
+        return self.output_lengths(lengths).clamp(1, frames)
+
+    def forward(
+        self, wavs: Tensor, lengths: Tensor | None = None, convention: HiddenStates = HiddenStates.AUTHORS
+    ) -> tuple[list[Tensor], Tensor]:
         """wavs (B, samples), zero-padded; lengths (B,) in samples (None: all full length).
 
-        Returns (hidden_states: num_layers + 1 tensors of shape (B, frames, D), frame lengths (B,))."""
+        Returns (hidden_states: num_layers + 1 tensors of shape (B, frames, D) in `convention`,
+        valid frames per utterance (B,))."""
         if wavs.dim() != 2:
             raise ValueError(f"expected wavs of shape (batch, samples), got {tuple(wavs.shape)}")
         if self.config.normalize_waveform:
@@ -73,21 +101,23 @@ class Encoder(nn.Module):
             frame_lengths = torch.full((batch,), frames, dtype=torch.long, device=x.device)
             padding_mask = None
         else:
-            frame_lengths = self.output_lengths(lengths.to(x.device)).clamp(1, frames)
+            frame_lengths = self.frame_lengths(lengths.to(x.device), wavs.shape[-1], frames, convention)
             padding_mask = torch.arange(frames, device=x.device)[None, :] >= frame_lengths[:, None]
             if not padding_mask.any():
                 padding_mask = None
-        hidden_states = [x]
+        hidden_states = [x] if convention is HiddenStates.AUTHORS else []
         if padding_mask is not None:
             x = x.masked_fill(padding_mask[..., None], 0.0)
         x = x + self.pos_conv(x)
         if not self.config.layer_norm_first:
             x = self.layer_norm(x)
+        if convention is HiddenStates.S3PRL:
+            hidden_states.append(x)
         position_bias = self.relative_position(frames) if self.relative_position is not None else None
         for layer in self.layers:
             x = layer(x, padding_mask, position_bias)
             hidden_states.append(x)
-        if self.config.layer_norm_first:
+        if convention is HiddenStates.S3PRL and self.config.layer_norm_first:  # the encoder's output
             hidden_states[-1] = self.layer_norm(x)
         return hidden_states, frame_lengths
 

@@ -1,8 +1,8 @@
 """Turning a teacher spec (a name or a path) into a checkpoint on disk and into an Encoder.
 
 Names are looked up, in order, in: the name's environment variable (DPBENCH_HUBERT_BASE, ...), the
-DPBENCH_CHECKPOINTS folder, torchaudio's hub cache and the Hugging Face hub cache. Nothing is
-downloaded: a missing teacher is an error that says which file to place where."""
+DPBENCH_CHECKPOINTS folder, torchaudio's hub cache, the Hugging Face hub cache and s3prl's download
+cache. Nothing is downloaded: a missing teacher is an error that says which file to place where."""
 
 from __future__ import annotations
 
@@ -47,6 +47,12 @@ def torchaudio_dir() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
+def s3prl_download_dir() -> Path:
+    """Where s3prl's hub entries keep their downloads: ~/.cache/s3prl/download (s3prl.util.download;
+    s3prl reads no environment variable for it)."""
+    return Path.home() / ".cache" / "s3prl" / "download"
+
+
 def hf_hub_dir() -> Path:
     """The Hugging Face hub cache ($HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub)."""
     if "HF_HUB_CACHE" in os.environ:
@@ -81,6 +87,7 @@ def locations(teacher: TeacherName) -> list[Location]:
     places.append(("DPBENCH_CHECKPOINTS (HF folder)", folder / teacher.hf_repo.split("/")[1]))
     places.append(("torchaudio cache", torchaudio_dir() / teacher.torchaudio_file))
     places.append(("Hugging Face cache", hf_snapshot(hf_hub_dir() / teacher.hf_cache_folder)))
+    places += [("s3prl cache", s3prl_download_dir() / name) for name in teacher.s3prl_cache_files]
     return [Location(source, path, path.is_file() or is_hf_folder(path)) for source, path in places]
 
 
@@ -92,6 +99,8 @@ def missing_teacher_message(teacher: TeacherName) -> str:
         f"{hf_hub_dir() / teacher.hf_cache_folder}/snapshots/<revision>/, or as the folder "
         f"{checkpoints_dir() / teacher.hf_repo.split('/')[1]}/\n"
         f"  - fairseq: {teacher.fairseq_file} in {checkpoints_dir()}/ (set DPBENCH_CHECKPOINTS to use another folder)\n"
+        f"  - s3prl: {teacher.s3prl_cache_files[0]} in {s3prl_download_dir()}/ (what s3prl's hub downloads from "
+        f"{teacher.s3prl_urls[0]})\n"
         f"or set {teacher.env_var}=/path/to/checkpoint, or pass that path as the teacher."
     )
 
@@ -136,7 +145,7 @@ def _is_dpbench_file(path: Path) -> bool:
 
 def load_model(spec: str | os.PathLike[str]) -> Encoder:
     """The teacher `spec` names as a dpbench Encoder in eval mode; foreign checkpoints
-    (Hugging Face, torchaudio, fairseq) are converted by `dpbench.models.importers`."""
+    (Hugging Face, torchaudio, fairseq, s3prl) are converted by `dpbench.models.importers`."""
     path = resolve(spec)
     if path.is_file() and _is_dpbench_file(path):
         return load_encoder(path)

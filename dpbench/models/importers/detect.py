@@ -15,13 +15,21 @@ from dpbench.errors import DpbenchError
 from dpbench.models.checkpoint import encoder_from_checkpoint, is_encoder_checkpoint
 from dpbench.models.encoder import Encoder
 from dpbench.models.importers.fairseq import from_fairseq
-from dpbench.models.importers.huggingface import from_huggingface, from_huggingface_state, huggingface_state_arch
+from dpbench.models.importers.huggingface import (
+    PREPROCESSOR_CONFIG,
+    from_huggingface,
+    from_huggingface_state,
+    huggingface_state_arch,
+    preprocessor_normalize,
+)
+from dpbench.models.importers.s3prl_hub import from_s3prl, is_s3prl_converted
 from dpbench.models.importers.torchaudio import from_torchaudio, is_torchaudio_state
 
 HF_WEIGHTS = ("model.safetensors", "pytorch_model.bin")
 EXPECTED = (
     "a dpbench checkpoint, a Hugging Face folder (config.json + model.safetensors or pytorch_model.bin), "
-    "a Hugging Face or torchaudio state dict, or a fairseq .pt with 'model' and 'cfg'/'args'"
+    "a Hugging Face or torchaudio state dict, a fairseq .pt with 'model' and 'cfg'/'args', "
+    "or an s3prl converted .pt with 'task_cfg', 'model_cfg' and 'model_weight'"
 )
 
 
@@ -67,6 +75,12 @@ def _read_json(path: Path) -> dict[str, Any]:
         raise DpbenchError(f"cannot read {path} as JSON ({error})") from error
 
 
+def _hf_normalize(folder: Path) -> bool | None:
+    """`do_normalize` of the folder's preprocessor_config.json, None without one."""
+    path = folder / PREPROCESSOR_CONFIG
+    return preprocessor_normalize(_read_json(path)) if path.is_file() else None
+
+
 def _from_folder(folder: Path) -> Encoder:
     config_path = folder / "config.json"
     weights = [folder / name for name in HF_WEIGHTS if (folder / name).is_file()]
@@ -74,7 +88,9 @@ def _from_folder(folder: Path) -> Encoder:
         raise DpbenchError(
             f"{folder} is a folder but not a Hugging Face model folder: expected config.json and one of {HF_WEIGHTS}"
         )
-    return from_huggingface(_read_weights(weights[0]), _read_json(config_path), source=str(weights[0]))
+    return from_huggingface(
+        _read_weights(weights[0]), _read_json(config_path), str(weights[0]), _hf_normalize(folder)
+    )
 
 
 def _is_state_dict(obj: Any) -> bool:
@@ -88,7 +104,7 @@ def _from_state_dict(state: Mapping[str, Tensor], path: Path, arch: str | None, 
     if any("pos_conv_embed" in key for key in state):
         sibling = path.parent / "config.json"
         if sibling.is_file() and not known:
-            return from_huggingface(state, _read_json(sibling), source=source)
+            return from_huggingface(state, _read_json(sibling), source, _hf_normalize(path.parent))
         arch = arch or huggingface_state_arch(state) or _name_arch(path) or "wav2vec2"
         return from_huggingface_state(state, source, arch, **known)
     if "post_extract_proj.weight" in state:
@@ -110,6 +126,8 @@ def import_checkpoint(path: str | os.PathLike[str], arch: str | None = None, **k
     obj = _read_weights(path)
     if is_encoder_checkpoint(obj):
         return encoder_from_checkpoint(obj, str(path)).eval()
+    if is_s3prl_converted(obj):
+        return from_s3prl(obj, source=str(path))
     if isinstance(obj, Mapping) and "model" in obj and ("cfg" in obj or "args" in obj):
         return from_fairseq(obj, source=str(path))
     if _is_state_dict(obj):

@@ -1,7 +1,8 @@
 """fairseq / unilm checkpoints (wav2vec 2.0, HuBERT, WavLM; pretrained or CTC fine-tuned) -> Encoder.
 
 A checkpoint is a dict with `model` (the state dict) and the config under `cfg['model']`,
-`cfg` itself (unilm's WavLM) or `args` (older fairseq). No fairseq install is needed."""
+`cfg` itself (unilm's WavLM) or `args` (older fairseq). Waveform normalisation is the task's
+`normalize` (`cfg['task']`, unilm's `cfg`, or `args`). No fairseq install is needed."""
 
 from __future__ import annotations
 
@@ -85,6 +86,15 @@ def model_config(ckpt: Mapping[str, Any]) -> dict[str, Any]:
     return model
 
 
+def task_normalize(ckpt: Mapping[str, Any]) -> bool | None:
+    """The task config's `normalize` (zero mean, unit variance waveforms), None when it has none."""
+    cfg = _as_dict(ckpt.get("cfg"))
+    for task in (_as_dict(cfg.get("task")), cfg, _as_dict(ckpt.get("args"))):
+        if "normalize" in task:
+            return bool(task["normalize"])
+    return None
+
+
 def _arch(cfg: dict[str, Any], state: Mapping[str, Tensor]) -> str:
     if any("grep_linear" in key or "relative_attention_bias" in key for key in state):
         return "wavlm"
@@ -120,4 +130,5 @@ def from_fairseq(ckpt: Mapping[str, Any], source: str = "checkpoint") -> Encoder
         raise DpbenchError(f"{source}: the fairseq checkpoint has no 'cfg' or 'args' describing the model")
     state = strip_prefix(ckpt["model"], FINETUNED_PREFIXES)
     renamed = rename_keys(state, RULES, IGNORE, source, LAYOUT)
-    return load_state(infer_config(renamed, source, _arch(cfg, state), **_known_fields(cfg, source)), renamed, source)
+    known = {**_known_fields(cfg, source), "normalize_waveform": task_normalize(ckpt)}
+    return load_state(infer_config(renamed, source, _arch(cfg, state), **known), renamed, source)

@@ -1,4 +1,7 @@
-"""Hugging Face transformers HubertModel / Wav2Vec2Model / WavLMModel -> dpbench Encoder."""
+"""Hugging Face transformers HubertModel / Wav2Vec2Model / WavLMModel -> dpbench Encoder.
+
+Waveform normalisation is the feature extractor's `do_normalize` (preprocessor_config.json); where a
+model comes without that file, `shapes.default_normalize_waveform` decides (pre-LN models normalise)."""
 
 from __future__ import annotations
 
@@ -37,6 +40,14 @@ RULES = [
     ),
 ]
 IGNORE = [r"masked_spec_embed"]
+PREPROCESSOR_CONFIG = "preprocessor_config.json"
+
+
+def preprocessor_normalize(preprocessor: Mapping[str, Any] | None) -> bool | None:
+    """preprocessor_config.json's `do_normalize`; None without the file (or the key)."""
+    if preprocessor is None or "do_normalize" not in preprocessor:
+        return None
+    return bool(preprocessor["do_normalize"])
 
 
 def _config_dict(hf_config: Any) -> dict[str, Any]:
@@ -76,11 +87,13 @@ def _known_fields(cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def from_huggingface(
-    model_or_state_dict: nn.Module | Mapping[str, Tensor], hf_config: Any = None, source: str = "model"
+    model_or_state_dict: nn.Module | Mapping[str, Tensor], hf_config: Any = None, source: str = "model",
+    normalize_waveform: bool | None = None,
 ) -> Encoder:
     """Convert a transformers HubertModel / Wav2Vec2Model / WavLMModel (or a task model around one,
     or its state dict) to an Encoder in eval mode. `hf_config`: its config object or config.json
-    dict (read from the module when omitted)."""
+    dict (read from the module when omitted); `normalize_waveform`: the preprocessor's `do_normalize`
+    (None: `default_normalize_waveform`)."""
     if isinstance(model_or_state_dict, nn.Module):
         hf_config = hf_config if hf_config is not None else getattr(model_or_state_dict, "config", None)
         state = model_or_state_dict.state_dict()
@@ -96,7 +109,8 @@ def from_huggingface(
         )
     _check_supported(cfg, source)
     renamed = rename_keys(strip_prefix(state, PREFIXES), RULES, IGNORE, source, LAYOUT)
-    config = infer_config(renamed, source, MODEL_TYPES[model_type], **_known_fields(cfg))
+    known = {**_known_fields(cfg), "normalize_waveform": normalize_waveform}
+    config = infer_config(renamed, source, MODEL_TYPES[model_type], **known)
     return load_state(config, renamed, source)
 
 

@@ -1,8 +1,8 @@
 """Reading an EncoderConfig off a state dict already in dpbench's naming, and loading it.
 
 Shapes give every width; what they cannot give (strides, head count of non-WavLM models, pre- or
-post-LN, WavLM's max distance) comes from the source's own config when it has one, else from the
-published models' conventions, which the caller may override."""
+post-LN, WavLM's max distance, waveform normalisation) comes from the source's own config when it has
+one, else from the published models' conventions, which the caller may override."""
 
 from __future__ import annotations
 
@@ -17,6 +17,15 @@ from dpbench.models.encoder import Encoder
 
 STANDARD_HEAD_DIM = 64  # every published HuBERT / wav2vec 2.0 / WavLM model
 STANDARD_MAX_DISTANCE = 800  # WavLM Base(+) and Large
+
+
+def default_normalize_waveform(layer_norm_first: bool) -> bool:
+    """Whether a checkpoint without that metadata normalises its waveforms: the pre-LN (Large) models
+    do, the post-LN ones do not. Every torchaudio wav2vec 2.0 / HuBERT / WavLM bundle follows this rule
+    (`_normalize_waveform` equals `encoder_layer_norm_first`, e.g. HUBERT_LARGE, WAV2VEC2_LARGE_LV60K,
+    WAVLM_LARGE on; WAV2VEC2_LARGE, the post-LN Large trained on LibriSpeech, off), as does fairseq's
+    `extractor_mode` documentation ("layer_norm ... meant to use with normalize=True")."""
+    return layer_norm_first
 
 
 def _count(state: Mapping[str, Tensor], template: str) -> int:
@@ -90,7 +99,8 @@ def _layer_fields(state: Mapping[str, Tensor], source: str, hidden: int, known: 
 
 def infer_config(state: Mapping[str, Tensor], source: str, arch: str, **known: Any) -> EncoderConfig:
     """The EncoderConfig of a dpbench-named state dict. `known` may give: conv_strides, heads
-    (original head count), layer_norm_first, layer_norm_eps, max_distance."""
+    (original head count), layer_norm_first, layer_norm_eps, max_distance, normalize_waveform (None or
+    absent: `default_normalize_waveform`)."""
     fields = _conv_fields(state, source, known.get("conv_strides"))
     hidden = int(_require(state, "feature_projection.projection.weight", source).shape[0])
     fields.update(_layer_fields(state, source, hidden, known))
@@ -102,6 +112,10 @@ def infer_config(state: Mapping[str, Tensor], source: str, arch: str, **known: A
         pos_conv_groups=hidden // int(pos.shape[1]),
         layer_norm_first=known.get("layer_norm_first", fields["conv_norm"] == "layer"),
         layer_norm_eps=known.get("layer_norm_eps", 1e-5),
+    )
+    normalize = known.get("normalize_waveform")
+    fields["normalize_waveform"] = (
+        default_normalize_waveform(fields["layer_norm_first"]) if normalize is None else bool(normalize)
     )
     if arch == "wavlm":
         fields["num_buckets"] = int(_require(state, "relative_position.rel_attn_embed.weight", source).shape[0])

@@ -64,6 +64,11 @@ def torchaudio_state_arch(state: Mapping[str, Tensor]) -> str | None:
     return "wavlm" if any("gru_rel_pos" in key for key in state) else None
 
 
+def dpbench_names(state: Mapping[str, Tensor], source: str = "model") -> dict[str, Tensor]:
+    """A torchaudio state dict in dpbench's parameter names (q, k, v unpacked)."""
+    return _split_in_proj(rename_keys(strip_prefix(state, PREFIXES), RULES, IGNORE, source, LAYOUT))
+
+
 def from_torchaudio(
     model_or_state_dict: nn.Module | Mapping[str, Tensor], arch: str | None = None, source: str = "model", **known: Any
 ) -> Encoder:
@@ -72,7 +77,7 @@ def from_torchaudio(
     `arch` defaults to 'wavlm' for WavLM weights and 'wav2vec2' otherwise (HuBERT computes the
     same); `known` overrides shape conventions (heads, layer_norm_first, max_distance, conv_strides)."""
     state = model_or_state_dict.state_dict() if isinstance(model_or_state_dict, nn.Module) else model_or_state_dict
-    renamed = _split_in_proj(rename_keys(strip_prefix(state, PREFIXES), RULES, IGNORE, source, LAYOUT))
+    renamed = dpbench_names(state, source)
     arch = arch or torchaudio_state_arch(renamed) or "wav2vec2"
     return load_state(infer_config(renamed, source, arch, **known), renamed, source)
 
