@@ -53,7 +53,8 @@ def _devices(value: str) -> int | str:
 @click.option("--checkpoint-every", type=int, default=None, help="Steps between resumable checkpoints.")
 @click.option("--calibrate-tol", type=float, default=None,
               help="Relative size error after stage 1 above which gates are calibrated [default: 0.005].")
-@click.option("--student-init", default=None, help="Start the DPHuBERT student from this checkpoint, not the teacher.")
+@click.option("--student-init", default=None,
+              help="Start the DPHuBERT student from this checkpoint (any format inspect reads), not the teacher.")
 @click.option("--seed", type=int, default=None, help="Random seed [default: 0].")
 @click.option("--num-workers", type=int, default=None, help="Data loader workers [scale default].")
 @click.option("--accelerator", default="auto", help="cpu, gpu, ... (Lightning).")

@@ -20,7 +20,8 @@ from torch import nn
 from dpbench.compress.distill import Pair, layer_to_layer_pairs, prediction_head_pairs, scale_layers
 from dpbench.compress.sparsity import config_size
 from dpbench.errors import DpbenchError
-from dpbench.models import Encoder, EncoderConfig, build_encoder, load_encoder
+from dpbench.models import Encoder, EncoderConfig, build_encoder
+from dpbench.teachers import load_model
 
 
 def copy_matching(student: nn.Module, teacher: nn.Module) -> list[str]:
@@ -102,7 +103,7 @@ def build_student(
     """The stage-1 student of `method`, initialised as that method prescribes (see module docstring)."""
     tc = teacher.config
     if method == "dphubert":
-        source = teacher if student_init is None else load_encoder(student_init)
+        source = teacher if student_init is None else load_model(student_init)
         if student_init is not None:
             check_compatible(tc, source.config, student_init, method)
         student = build_encoder(copy.deepcopy(source.config))

@@ -16,12 +16,14 @@ from dpbench.models.checkpoint import encoder_from_checkpoint, is_encoder_checkp
 from dpbench.models.encoder import Encoder
 from dpbench.models.importers.fairseq import from_fairseq
 from dpbench.models.importers.huggingface import from_huggingface, from_huggingface_state, huggingface_state_arch
+from dpbench.models.importers.released import from_released, is_released_checkpoint
 from dpbench.models.importers.torchaudio import from_torchaudio, is_torchaudio_state
 
 HF_WEIGHTS = ("model.safetensors", "pytorch_model.bin")
 EXPECTED = (
     "a dpbench checkpoint, a Hugging Face folder (config.json + model.safetensors or pytorch_model.bin), "
-    "a Hugging Face or torchaudio state dict, or a fairseq .pt with 'model' and 'cfg'/'args'"
+    "a Hugging Face or torchaudio state dict, a fairseq .pt with 'model' and 'cfg'/'args', "
+    "or a DPHuBERT authors' .pth with 'state_dict' and 'config'"
 )
 
 
@@ -112,6 +114,8 @@ def import_checkpoint(path: str | os.PathLike[str], arch: str | None = None, **k
         return encoder_from_checkpoint(obj, str(path)).eval()
     if isinstance(obj, Mapping) and "model" in obj and ("cfg" in obj or "args" in obj):
         return from_fairseq(obj, source=str(path))
+    if is_released_checkpoint(obj):
+        return from_released(obj, source=str(path), arch=arch or _name_arch(path))
     if _is_state_dict(obj):
         return _from_state_dict(obj, path, arch, known)
     raise DpbenchError(f"{path} is not a recognised encoder checkpoint; expected {EXPECTED}")
