@@ -86,7 +86,9 @@ def assert_same(ours: list[Tensor], frames: Tensor, theirs: list[Tensor]) -> Non
 def transformers_states(folder: Path, wavs: Tensor, lengths: Tensor) -> tuple[list[Tensor], object]:
     """Hidden states of the folder as transformers alone loads and preprocesses it (normalisation: see
     the README's list of differences)."""
-    model = transformers.AutoModel.from_pretrained(folder).eval()
+    model, info = transformers.AutoModel.from_pretrained(folder, output_loading_info=True)
+    assert not any(info.values()), info  # every weight in the folder, none left at random
+    model.eval()
     extractor = transformers.AutoFeatureExtractor.from_pretrained(folder)
     inputs = extractor([w[:n].numpy() for w, n in zip(wavs, lengths.tolist())], sampling_rate=16000,
                        padding=True, return_tensors="pt")

@@ -241,7 +241,9 @@ def export_huggingface(model: Encoder, out: str | os.PathLike[str]) -> SizeCost:
     try:
         hf.save_pretrained(staging)
         feature_extractor(model.config).save_pretrained(staging)
-        staging.chmod(0o755)  # mkdtemp makes owner-only folders; outputs are for the whole team
+        staging.chmod(0o755)  # mkdtemp (and safetensors) make owner-only files; outputs are for the whole team
+        for written in staging.iterdir():
+            written.chmod(0o644)
         if out.exists():
             out.rmdir()
         staging.rename(out)
