@@ -16,6 +16,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
@@ -24,6 +25,9 @@ from dpbench.errors import DpbenchError
 from dpbench.models.complexity import count_params
 from dpbench.models.config import EncoderConfig
 from dpbench.models.encoder import Encoder
+
+if TYPE_CHECKING:  # transformers is imported only when exporting
+    from transformers import PretrainedConfig, PreTrainedModel, Wav2Vec2FeatureExtractor
 
 SAMPLE_RATE = 16000
 MODEL_CLASSES = {"hubert": "HubertModel", "wav2vec2": "Wav2Vec2Model", "wavlm": "WavLMModel"}
@@ -79,7 +83,7 @@ def check_exportable(model: Encoder) -> None:
     padded_heads(model.config)
 
 
-def hf_config(config: EncoderConfig):
+def hf_config(config: EncoderConfig) -> PretrainedConfig:
     """The transformers config of the padded model."""
     import transformers
 
@@ -202,7 +206,7 @@ def hf_state(model: Encoder, heads: int, units: int) -> dict[str, Tensor]:
     return state
 
 
-def to_huggingface(model: Encoder):
+def to_huggingface(model: Encoder) -> PreTrainedModel:
     """The transformers model computing what `model` computes (eval mode)."""
     import transformers
 
@@ -220,7 +224,7 @@ def to_huggingface(model: Encoder):
     return hf.eval()
 
 
-def feature_extractor(config: EncoderConfig):
+def feature_extractor(config: EncoderConfig) -> Wav2Vec2FeatureExtractor:
     """The preprocessor transformers pairs with the model (normalisation as the encoder expects)."""
     from transformers import Wav2Vec2FeatureExtractor
 
