@@ -10,6 +10,7 @@ import click
 # command name -> "module:attribute"
 COMMANDS: dict[str, str] = {
     "inspect": "dpbench.models.cli:inspect_command",
+    "export": "dpbench.models.export.cli:export_command",
     "data": "dpbench.data.cli:data_group",
     "pretrain": "dpbench.teachers.cli:pretrain_command",
     "teachers": "dpbench.teachers.cli:teachers_command",

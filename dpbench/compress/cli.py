@@ -54,7 +54,7 @@ def _devices(value: str) -> int | str:
 @click.option("--calibrate-tol", type=float, default=None,
               help="Relative size error after stage 1 above which gates are calibrated [default: 0.005].")
 @click.option("--student-init", default=None,
-              help="Start the DPHuBERT student from this checkpoint or teacher name, not the teacher.")
+              help="Start the DPHuBERT student from this checkpoint (any format inspect reads) or teacher name, not the teacher.")
 @click.option("--seed", type=int, default=None, help="Random seed [default: 0].")
 @click.option("--num-workers", type=int, default=None, help="Data loader workers [scale default].")
 @click.option("--accelerator", default="auto", help="cpu, gpu, ... (Lightning).")

@@ -63,7 +63,7 @@ def _params(config: EncoderConfig, n: UnitCounts) -> Number:
     total = total + 2 * in_ch + (in_ch + 1) * d  # feature projection
     total = total + config.pos_conv_kernel * (1 + d * d // config.pos_conv_groups) + d  # position conv
     total = total + 2 * d  # encoder layer norm
-    if config.arch == "wavlm":
+    if config.arch == "wavlm" and config.relative_position_bias:
         total = total + config.num_buckets * config.original_num_heads[0]
     for i in range(config.num_layers):
         heads, inner = n.heads[i], n.heads[i] * config.head_dim

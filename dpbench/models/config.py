@@ -33,6 +33,9 @@ class EncoderConfig:
     # WavLM's gated relative position bias
     num_buckets: int = 320
     max_distance: int = 800
+    # False: a WavLM without any position bias (the authors' students whose layer 0 attention was removed,
+    # which held the bias table); dpbench's own pruning keeps the bias, so gated and pruned models agree
+    relative_position_bias: bool = True
     # original head count per layer; WavLM's position bias and gating are defined per original head
     original_num_heads: list[int] | None = None
     # zero mean / unit variance per utterance before the conv stack (fairseq task `normalize`; the Large models)

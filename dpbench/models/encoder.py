@@ -65,7 +65,9 @@ class Encoder(nn.Module):
             for heads, ffn, original in zip(c.num_heads, c.ffn_dims, c.original_num_heads)
         )
         self.relative_position = (
-            RelativePositionBias(c.num_buckets, c.max_distance, c.original_num_heads[0]) if wavlm else None
+            RelativePositionBias(c.num_buckets, c.max_distance, c.original_num_heads[0])
+            if wavlm and c.relative_position_bias
+            else None
         )
         self.gate_flags: dict[str, bool] = dict.fromkeys(GATE_GROUPS, False)
 

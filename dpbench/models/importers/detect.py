@@ -23,13 +23,15 @@ from dpbench.models.importers.huggingface import (
     preprocessor_normalize,
 )
 from dpbench.models.importers.s3prl_hub import from_s3prl, is_s3prl_converted
+from dpbench.models.importers.released import from_released, is_released_checkpoint
 from dpbench.models.importers.torchaudio import from_torchaudio, is_torchaudio_state
 
 HF_WEIGHTS = ("model.safetensors", "pytorch_model.bin")
 EXPECTED = (
     "a dpbench checkpoint, a Hugging Face folder (config.json + model.safetensors or pytorch_model.bin), "
     "a Hugging Face or torchaudio state dict, a fairseq .pt with 'model' and 'cfg'/'args', "
-    "or an s3prl converted .pt with 'task_cfg', 'model_cfg' and 'model_weight'"
+    "an s3prl converted .pt with 'task_cfg', 'model_cfg' and 'model_weight', "
+    "or a DPHuBERT authors' .pth with 'state_dict' and 'config'"
 )
 
 
@@ -130,6 +132,8 @@ def import_checkpoint(path: str | os.PathLike[str], arch: str | None = None, **k
         return from_s3prl(obj, source=str(path))
     if isinstance(obj, Mapping) and "model" in obj and ("cfg" in obj or "args" in obj):
         return from_fairseq(obj, source=str(path))
+    if is_released_checkpoint(obj):
+        return from_released(obj, source=str(path), arch=arch or _name_arch(path))
     if _is_state_dict(obj):
         return _from_state_dict(obj, path, arch, known)
     raise DpbenchError(f"{path} is not a recognised encoder checkpoint; expected {EXPECTED}")
