@@ -63,9 +63,9 @@ class SlurmLauncher:
         executor.update_parameters(**self.parameters(kind, resources, after, group[0].after_failures))
         commands = [self._with_hardware(job, resources) for job in group]
         if len(commands) == 1:
-            return [executor.submit(execute, commands[0], resources.cpus)]
+            return [executor.submit(run_job, commands[0], resources.cpus)]
         with executor.batch():
-            handles = [executor.submit(execute, job, resources.cpus) for job in commands]
+            handles = [executor.submit(run_job, job, resources.cpus) for job in commands]
         return handles
 
     def parameters(self, kind: str, resources: Resources, after: list[str], after_failures: bool) -> dict:
@@ -109,6 +109,13 @@ class SlurmLauncher:
         if not self.record.is_file():
             return {}
         return json.loads(self.record.read_text(encoding="utf-8"))
+
+
+def run_job(job: Job, threads: int) -> None:
+    """What a Slurm job runs: the job's command; a failure fails the Slurm job (so `afterok` holds)."""
+    code = execute(job, threads)
+    if code != 0:
+        raise DpbenchError(f"{job.label} failed (exit code {code}); see {job.log}")
 
 
 def _group_key(job: Job) -> tuple:
