@@ -114,3 +114,10 @@ def test_dry_run_lists_what_is_missing_and_status_shows_state_log_and_result(tmp
     assert "done" in lines[done.label] and "DPHuBERT: 1.2M params" in lines[done.label]
     assert "failed" in lines[failed.label] and str(failed.log) in lines[failed.label]
     assert status.output.splitlines()[-1] == f"1 done, 1 failed, {len(jobs) - 2} missing"
+
+
+def test_the_shipped_study_plan_expands():
+    plan = load_plan(Path(__import__("dpbench").__file__).parent / "plans" / "study.yaml")
+    jobs = expand(plan)
+    assert sum(job.kind == "compress" for job in jobs) == 2 * 3 * 2  # teachers x methods x variants
+    assert sum(job.kind == "superb" for job in jobs) == (2 + 12) * 10 and plan.launcher == "slurm"

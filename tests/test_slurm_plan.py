@@ -14,6 +14,7 @@ import pytest
 from launcher_cases import check_launcher
 from slurm_cluster import SlurmCluster, missing_binaries, start_cluster
 
+from dpbench.jobs import Job, is_done
 from dpbench.plan.slurm import SlurmLauncher
 from dpbench.plan.spec import Resources, SlurmOptions
 
@@ -55,6 +56,19 @@ def test_slurm_launcher_runs_cancels_and_resubmits_only_what_is_missing(slurm_cl
     scripts = "\n".join(path.read_text() for path in (tmp_path / "slurm").glob("*submission_file*.sh"))
     assert "#SBATCH --dependency=afterok:" in scripts and "#SBATCH --dependency=afterany:" in scripts
     assert "#SBATCH --kill-on-invalid-dep=yes" in scripts and "#SBATCH --comment=dpbench-test" in scripts
+
+
+@pytest.mark.timeout(120)
+def test_a_compression_runs_one_process_per_task_and_task_zero_marks_it_done(slurm_cluster, tmp_path):
+    # `compress --help` accepts the --num-nodes/--devices the launcher adds for Lightning, and exits 0
+    job = Job("ddp", ["compress", "--help"], tmp_path / "logs" / "ddp.log", marker=tmp_path / "jobs" / "ddp.json",
+              kind="compress")
+    options = SlurmOptions(resources={"compress": Resources(tasks=2, time=5)})
+    outcome = SlurmLauncher(options, tmp_path, poll_s=1.0).launch([job], wait=True)
+    assert outcome.failed == [] and is_done(job)
+    assert "Usage" in job.log.read_text() and "Usage" in (tmp_path / "logs" / "ddp.log.task1").read_text()
+    script = next((tmp_path / "slurm").glob("*submission_file*.sh")).read_text()
+    assert "#SBATCH --ntasks-per-node=2" in script
 
 
 def test_slurm_parameters_carry_every_option():

@@ -1,7 +1,7 @@
 """The Slurm launcher: every job of the plan a Slurm job submitted through submitit, jobs of one kind
 that need the same jobs grouped into one array, dependencies handed to Slurm (`afterok`; the report
 `afterany`), and `--kill-on-invalid-dep=yes` so the dependents of a failed job are cancelled rather
-than left pending. A compression asks for `nodes` x `gpus` tasks, one process per GPU, which
+than left pending. A compression asks for `nodes` x `tasks` processes (default one per GPU), which
 Lightning's SLURM support joins into one DDP run. The label -> Slurm job id map is kept in
 OUT/jobs/slurm.json (written by the submitting process only) so a re-run can tell what is queued."""
 
@@ -76,7 +76,7 @@ class SlurmLauncher:
             extra[key.replace("-", "_")] = value or True
         params: dict = {
             "job_name": f"dpbench-{kind}", "time": resources.time, "nodes": resources.nodes,
-            "ntasks_per_node": max(resources.gpus, 1) if kind == "compress" else 1,
+            "ntasks_per_node": _tasks_per_node(resources) if kind == "compress" else 1,
             "cpus_per_task": resources.cpus, "array_parallelism": self.options.array_parallelism,
             "additional_parameters": extra,
         }
@@ -89,10 +89,10 @@ class SlurmLauncher:
     @staticmethod
     def _with_hardware(job: Job, resources: Resources) -> Job:
         """A compression over several GPUs or nodes tells Lightning how many (it reads the rest from Slurm)."""
-        if job.kind != "compress" or (resources.nodes == 1 and resources.gpus <= 1):
+        if job.kind != "compress" or (resources.nodes == 1 and _tasks_per_node(resources) == 1):
             return job
         return replace(job, args=[*job.args, "--num-nodes", str(resources.nodes),
-                                  "--devices", str(max(resources.gpus, 1))])
+                                  "--devices", str(_tasks_per_node(resources))])
 
     def wait(self, job_ids: list[str]) -> None:
         """Return once none of `job_ids` is queued or running."""
@@ -116,6 +116,10 @@ def run_job(job: Job, threads: int) -> None:
     code = execute(job, threads)
     if code != 0:
         raise DpbenchError(f"{job.label} failed (exit code {code}); see {job.log}")
+
+
+def _tasks_per_node(resources: Resources) -> int:
+    return resources.tasks or max(resources.gpus, 1)
 
 
 def _group_key(job: Job) -> tuple:

@@ -21,7 +21,8 @@ class Resources:
     """What one job of a kind asks the scheduler for (time in minutes; mem as Slurm writes it, e.g. 64G)."""
 
     nodes: int = 1
-    gpus: int = 0  # per node; a compression runs one process per GPU (Lightning DDP)
+    gpus: int = 0  # per node
+    tasks: int | None = None  # compression processes per node (Lightning DDP) [default: one per GPU, else 1]
     cpus: int = 1  # per process; also the command's OMP/MKL threads
     mem: str | None = None
     time: int = 60
