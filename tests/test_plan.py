@@ -121,3 +121,14 @@ def test_the_shipped_study_plan_expands():
     jobs = expand(plan)
     assert sum(job.kind == "compress" for job in jobs) == 2 * 3 * 2  # teachers x methods x variants
     assert sum(job.kind == "superb" for job in jobs) == (2 + 12) * 10 and plan.launcher == "slurm"
+
+
+def test_running_a_finished_plan_runs_nothing(tmp_path):
+    path = write_plan(tmp_path, PLAN.replace("launcher: slurm", "launcher: local"))
+    jobs = expand(load_plan(path))
+    for job in jobs:
+        atomic_write_json(job.marker, {"args": command_of(job)})
+    result = CliRunner().invoke(run_command, [str(path), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    assert f"0 jobs run, {len(jobs)} already done" in result.output
+    assert not (tmp_path / "study" / "logs").exists()

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from dpbench.jobs import Job, is_done, run_jobs
@@ -13,16 +13,9 @@ from dpbench.jobs import Job, is_done, run_jobs
 def to_run(jobs: list[Job], active: set[str] = frozenset()) -> list[Job]:
     """The jobs to (re)submit: not done and not `active` (queued or running already), plus every job
     that needs one of those (its input will change)."""
-    by_label = {job.label: job for job in jobs}
     chosen: set[str] = set()
-
-    def pending(label: str) -> bool:
-        return label in chosen
-
-    for job in _topological(jobs, by_label):
-        if job.label in active:
-            continue
-        if not is_done(job) or any(pending(need) for need in job.needs):
+    for job in _topological(jobs, {job.label: job for job in jobs}):
+        if job.label not in active and (not is_done(job) or chosen.intersection(job.needs)):
             chosen.add(job.label)
     return [job for job in jobs if job.label in chosen]
 
@@ -83,6 +76,4 @@ class LocalLauncher:
 
 def _only_needs(job: Job, labels: set[str]) -> Job:
     """`job` needing only those of its needs that run now (the others are done)."""
-    from dataclasses import replace
-
     return replace(job, needs=tuple(need for need in job.needs if need in labels))
