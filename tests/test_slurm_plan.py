@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from launcher_cases import check_launcher
+from launcher_cases import OK, check_launcher, scenario_jobs
 from slurm_cluster import SlurmCluster, missing_binaries, start_cluster
 
 from dpbench.jobs import Job, is_done
@@ -56,6 +56,8 @@ def test_slurm_launcher_runs_cancels_and_resubmits_only_what_is_missing(slurm_cl
     scripts = "\n".join(path.read_text() for path in (tmp_path / "slurm").glob("*submission_file*.sh"))
     assert "#SBATCH --dependency=afterok:" in scripts and "#SBATCH --dependency=afterany:" in scripts
     assert "#SBATCH --kill-on-invalid-dep=yes" in scripts and "#SBATCH --comment=dpbench-test" in scripts
+    states = launcher.queue_states(scenario_jobs(tmp_path, OK))  # what `dpbench status` shows besides markers
+    assert states and set(states.values()) == {"COMPLETED"}
 
 
 @pytest.mark.timeout(120)
