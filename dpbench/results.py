@@ -121,9 +121,10 @@ class RecordFolder:
 
 
 def is_record_folder(path: str | os.PathLike[str]) -> bool:
-    """A results path names a RecordFolder when it is a folder, or does not exist and has no `.jsonl` suffix."""
+    """A results path names a RecordFolder when it is a folder, or does not exist and has no suffix
+    (`results`, not `results.jsonl`)."""
     path = Path(path)
-    return path.is_dir() or (not path.exists() and path.suffix != ".jsonl")
+    return path.is_dir() or (not path.exists() and not path.suffix)
 
 
 def open_store(path: str | os.PathLike[str]) -> ResultsStore | RecordFolder:

@@ -42,6 +42,7 @@ def test_open_store_picks_the_kind_by_path_and_the_report_reads_a_folder(tmp_pat
     from dpbench.report.selection import load_records
 
     assert isinstance(open_store(tmp_path / "results.jsonl"), ResultsStore)
+    assert isinstance(open_store(tmp_path / "superb.json"), ResultsStore)  # any file name keeps the JSONL store
     assert isinstance(open_store(tmp_path / "results"), RecordFolder)
     store = open_store(tmp_path / "results")
     store.append({"task": "KS", "metric": "accuracy", "value": 90.0, "upstream": "DPHuBERT", "run_dir": "a"})

@@ -55,7 +55,7 @@ class Plan:
     device: str = "cpu"
     compress_args: list[str] = field(default_factory=list)  # given to every compression
     steps: tuple[int | None, int | None] = (None, None)  # stage-1 / stage-2 steps [compress's default]
-    results: str = "results"  # relative to out: a record folder, or a .jsonl file
+    results: str = "results"  # relative to out: a record folder (no suffix), or a .jsonl file
     superb_teachers: bool = True  # run SUPERB on the teachers too
     title: str = "dpbench study"
     paper_rows: bool = True

@@ -43,7 +43,7 @@ def parse_lrs(text: str | None, sweep: list[float]) -> list[float | None]:
               help="runs go to OUT/<upstream>/<task>/lr<lr>/")
 @click.option("--results", "store", type=click.Path(path_type=Path), default=Path("results/superb.jsonl"),
               show_default=True, help="results store: a JSONL file, or a folder of one JSON file per record "
-              "(safe on a shared filesystem; any path without .jsonl)")
+              "(safe on a shared filesystem; a path without a suffix)")
 @click.option("--config-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=CONFIG_DIR,
               show_default=True)
 @click.option("--folds", "folds_text", default=None,
