@@ -78,6 +78,8 @@ def test_the_demo_is_a_plan_with_the_demos_own_commands(tmp_path):
     ("tasks: [KS, XYZ]", "unknown task"),
     ("colour: blue", "unknown keys"),
     ("launcher: pbs", "launcher 'pbs'"),
+    ("sparsities: [75]", "fractions"),
+    ("lrs: [1e-4]", "positive numbers"),
 ])
 def test_a_bad_plan_is_refused_naming_the_file(tmp_path, edit, message):
     key = edit.split(":")[0]

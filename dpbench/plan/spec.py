@@ -109,6 +109,13 @@ def check_plan(plan: Plan, origin: str) -> None:
     for key in ("teachers", "methods", "tasks", "sparsities", "seeds", "lrs"):
         if not isinstance(getattr(plan, key), list) or not getattr(plan, key):
             raise DpbenchError(f"{origin}: `{key}` must be a non-empty list")
+    if not all(isinstance(s, (int, float)) and 0 < s < 1 for s in plan.sparsities):
+        raise DpbenchError(f"{origin}: `sparsities` are fractions between 0 and 1, e.g. [0.75]")
+    if not all(isinstance(seed, int) for seed in plan.seeds):
+        raise DpbenchError(f"{origin}: `seeds` are whole numbers")
+    if not all(lr is None or (isinstance(lr, (int, float)) and lr > 0) for lr in plan.lrs):
+        raise DpbenchError(f"{origin}: `lrs` are positive numbers (write 1.0e-4, not 1e-4, for YAML), or null "
+                           "for a task config's own rate")
     bad = [m for m in plan.methods if m not in STUDENT_NAMES]
     if bad:
         raise DpbenchError(f"{origin}: unknown methods {bad}; choose from {', '.join(STUDENT_NAMES)}")
