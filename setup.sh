@@ -8,6 +8,9 @@ need_apt=()
 for pkg in espeak-ng sox libsox-dev libsox-fmt-all ffmpeg; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
+for pkg in slurm-wlm munge; do  # the one-node Slurm cluster that tests/test_slurm_plan.py starts
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import resource
 import time
+from collections.abc import Callable
 
 import torch
 
@@ -40,10 +41,36 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    torch.manual_seed(0)
-
     rss_start = peak_rss_mb()
-    config = hubert_base_config() if args.config == "base" else tiny_config()
+    step, teacher_size, student_size = make_step(args.config, device, args.batch, args.seconds, args.precision)
+    rss_models = peak_rss_mb()
+    step()  # warm-up: allocator, optimizer state
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    times = []
+    for _ in range(args.steps):
+        started = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - started)
+
+    audio = args.batch * args.seconds
+    print(f"config={args.config} device={device} threads={torch.get_num_threads()} precision={args.precision} "
+          f"batch={args.batch}x{args.seconds:g}s ({audio:g} s of audio)")
+    print(f"teacher params: {teacher_size / 1e6:.2f}M; student (gated) params incl. gates: "
+          f"{student_size / 1e6:.2f}M")
+    print(f"step time: mean {sum(times) / len(times):.3f} s, min {min(times):.3f} s over {len(times)} steps "
+          f"({audio / min(times):.1f} s of audio per s)")
+    if device.type == "cuda":
+        print(f"peak GPU memory (allocated): {torch.cuda.max_memory_allocated() / 2**20:.0f} MiB")
+    print(f"peak RSS: {peak_rss_mb():.0f} MiB (start {rss_start:.0f}, after building models {rss_models:.0f}, "
+          f"so the step itself adds {peak_rss_mb() - rss_models:.0f} MiB)")
+
+
+def make_step(config_name: str, device: torch.device, batch: int, seconds: float,
+              precision: str) -> tuple[Callable[[], None], float, int]:
+    """One stage-1 training step on random audio; returns (step, teacher size, gated student parameters)."""
+    torch.manual_seed(0)
+    config = hubert_base_config() if config_name == "base" else tiny_config()
     teacher = build_encoder(config).eval().requires_grad_(False).to(device)
     teacher_size = config_size(config, "params")
     student = build_student("dphubert", teacher, 0.25 * teacher_size, "params").to(device).train()
@@ -53,10 +80,9 @@ def main() -> None:
     spec = StageSpec("prune", 50_000, lr=2e-4, warmup_steps=15_000, gate_lr=0.02, lambda_lr=0.02, target=0.75)
     optimizer = make_optimizer(list(student.model_parameters()) + list(distill.parameters()),
                                list(student.gate_parameters()), lagrangian, spec)
-    wavs = torch.randn(args.batch, int(args.seconds * 16000), device=device)
-    lengths = torch.full((args.batch,), wavs.shape[1], device=device)
-    rss_models = peak_rss_mb()
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.precision == "bf16")
+    wavs = torch.randn(batch, int(seconds * 16000), device=device)
+    lengths = torch.full((batch,), wavs.shape[1], device=device)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
     def step() -> None:
         with autocast:
@@ -74,26 +100,7 @@ def main() -> None:
         if device.type == "cuda":
             torch.cuda.synchronize()
 
-    step()  # warm-up: allocator, optimizer state
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-    times = []
-    for _ in range(args.steps):
-        started = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - started)
-
-    audio = args.batch * args.seconds
-    print(f"config={args.config} device={device} threads={torch.get_num_threads()} precision={args.precision} "
-          f"batch={args.batch}x{args.seconds:g}s ({audio:g} s of audio)")
-    print(f"teacher params: {teacher_size / 1e6:.2f}M; student (gated) params incl. gates: "
-          f"{sum(p.numel() for p in student.parameters()) / 1e6:.2f}M")
-    print(f"step time: mean {sum(times) / len(times):.3f} s, min {min(times):.3f} s over {len(times)} steps "
-          f"({audio / min(times):.1f} s of audio per s)")
-    if device.type == "cuda":
-        print(f"peak GPU memory (allocated): {torch.cuda.max_memory_allocated() / 2**20:.0f} MiB")
-    print(f"peak RSS: {peak_rss_mb():.0f} MiB (start {rss_start:.0f}, after building models {rss_models:.0f}, "
-          f"so the step itself adds {peak_rss_mb() - rss_models:.0f} MiB)")
+    return step, teacher_size, sum(p.numel() for p in student.parameters())
 
 
 if __name__ == "__main__":

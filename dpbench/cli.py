@@ -18,6 +18,8 @@ COMMANDS: dict[str, str] = {
     "superb": "dpbench.superb.cli:superb_command",
     "report": "dpbench.report.cli:report_command",
     "demo": "dpbench.demo:demo_command",
+    "run": "dpbench.plan.cli:run_command",
+    "status": "dpbench.plan.cli:status_command",
 }
 
 

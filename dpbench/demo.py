@@ -9,15 +9,20 @@ the demo reuses whatever is finished."""
 from __future__ import annotations
 
 import os
-import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from dpbench.errors import DpbenchError
-from dpbench.jobs import Job, run_jobs
+from dpbench.io_utils import atomic_write_bytes
+from dpbench.jobs import Job
 from dpbench.superb.tasks import SUITE, get_task
+
+if TYPE_CHECKING:
+    from dpbench.plan.spec import Plan
 
 TEACHER = "tiny-hubert"
 STUDENT_NAMES = {"dphubert": "DPHuBERT", "distilhubert": "DistilHuBERT", "fithubert": "FitHuBERT", "half": "Half-width"}
@@ -33,26 +38,30 @@ def _stage(number: int, total: int, text: str) -> None:
 
 
 def compress_job(corpus: Path, runs: Path, logs: Path, models: Path, method: str, sparsity: float, device: str,
-                 steps: tuple[int | None, int | None]) -> Job:
-    """Compress the teacher with `method`; on success the student is copied to `models/<Name>.pt`
-    (SUPERB names an upstream after its file)."""
-    out = runs / method
+                 steps: tuple[int | None, int | None], *, teacher: str = TEACHER, student: str | None = None,
+                 name: str | None = None, extra: Sequence[str] = ()) -> Job:
+    """Compress `teacher` with `method` into `runs/<student>` (student: the run's id, default the
+    method); on success the student is copied to `models/<name>.pt` (SUPERB names an upstream after its
+    file; name defaults to the method's display name). `extra`: more `dpbench compress` options."""
+    student, name = student or method, name or STUDENT_NAMES[method]
+    out = runs / student
     args = ["compress", "--data", str(corpus / "LibriSpeech"), "--out", str(out), "--method", method,
-            "--teacher", TEACHER, "--target-sparsity", str(sparsity), "--name", STUDENT_NAMES[method],
-            "--accelerator", "gpu" if device == "cuda" else "cpu"]
+            "--teacher", teacher, "--target-sparsity", str(sparsity), "--name", name,
+            "--accelerator", "gpu" if device == "cuda" else "cpu", *extra]
     for flag, value in zip(("--stage1-steps", "--stage2-steps"), steps):
         if value is not None:
             args += [flag, str(value)]
     if (out / "state.json").exists():
         args.append("--resume")
+    target = models / f"{name}.pt"
 
     def publish() -> None:
-        models.mkdir(parents=True, exist_ok=True)
-        source, target = out / "student.pt", student_path(models, method)
+        source = out / "student.pt"
         if not target.exists() or target.stat().st_mtime < source.stat().st_mtime:
-            shutil.copyfile(source, target)
+            atomic_write_bytes(target, source.read_bytes())
 
-    return Job(f"compress {method}", args, logs / f"compress-{method}.log", COMPRESS_SECONDS, on_success=publish)
+    return Job(f"compress {student}", args, logs / f"compress-{student}.log", COMPRESS_SECONDS, on_success=publish,
+               kind="compress")
 
 
 def student_path(models: Path, method: str) -> Path:
@@ -60,12 +69,18 @@ def student_path(models: Path, method: str) -> Path:
 
 
 def superb_job(upstream: str, task: str, corpus: Path, out: Path, logs: Path, store: Path, device: str,
-               needs: tuple[str, ...] = ()) -> Job:
+               needs: tuple[str, ...] = (), *, lr: float | None = None, scale: str = "cpu") -> Job:
+    """One SUPERB task on `upstream` at learning rate `lr` (None: the task config's)."""
     name = Path(upstream).stem
-    return Job(f"SUPERB {task} on {name}",
-               ["superb", "--task", task, "--upstream", upstream, "--data", str(corpus), "--out", str(out),
-                "--results", str(store), "--device", device, "--quiet"],
-               logs / f"superb-{name}-{task}.log", TASK_SECONDS.get(task, 120.0), needs)
+    at = "" if lr is None else f" lr={lr:g}"
+    args = ["superb", "--task", task, "--upstream", upstream, "--data", str(corpus), "--out", str(out),
+            "--results", str(store), "--device", device, "--quiet"]
+    if lr is not None:
+        args += ["--lr", f"{lr:g}"]
+    if scale != "cpu":
+        args += ["--scale", scale]
+    return Job(f"SUPERB {task} on {name}{at}", args, logs / f"superb-{name}-{task}{at.replace(' lr=', '-lr')}.log",
+               TASK_SECONDS.get(task, 120.0), needs, kind="superb")
 
 
 def corpora_for(tasks: list[str]) -> list[str]:
@@ -96,7 +111,8 @@ def demo_command(out: Path, size: str, methods: str, tasks: str, sparsity: float
                  stage2_steps: int | None, device: str, jobs: int | None) -> None:
     """Run the whole pipeline on the embedded default (synthetic corpora, built-in tiny teacher)."""
     from dpbench.data.synth import synthesize
-    from dpbench.report.build import build_report
+    from dpbench.plan.cli import run_plan
+    from dpbench.plan.launch import LocalLauncher
 
     method_list = [m.strip() for m in methods.split(",") if m.strip()]
     unknown = [m for m in method_list if m not in STUDENT_NAMES]
@@ -107,31 +123,35 @@ def demo_command(out: Path, size: str, methods: str, tasks: str, sparsity: float
     workers = jobs or os.cpu_count() or 1
     started = time.monotonic()
     out = out.resolve()
-    corpus, store, report_dir = out / "corpus", out / "results.jsonl", out / "report"
+    corpus, report_dir = out / "corpus", out / "report"
 
     _stage(1, 3, f"synthetic corpora ({size})")
     info = synthesize(corpus, size=size, seed=0, workers=workers, corpora=corpora_for(task_list))
     click.echo(f"corpus at {corpus}: {info['hours']:.2f} h of audio")
 
     _stage(2, 3, f"compress {TEACHER} at {sparsity:.0%} parameter sparsity ({', '.join(method_list)}) and run "
-                 f"SUPERB at CPU scale ({', '.join(task_names)}) on the teacher and each student")
-    superb_dir, logs, models = out / "superb", out / "logs", out / "models"
-    runs = [superb_job(TEACHER, task, corpus, superb_dir, logs, store, device) for task in task_names]
-    for method in method_list:
-        compress = compress_job(corpus, out / "compress", logs, models, method, sparsity, device,
-                                (stage1_steps, stage2_steps))
-        student = str(student_path(models, method))
-        runs += [compress, *(superb_job(student, task, corpus, superb_dir, logs, store, device, (compress.label,))
-                             for task in task_names)]
-    failed = run_jobs(runs, workers, "runs")
+                 f"SUPERB at CPU scale ({', '.join(task_names)}) on the teacher and each student, then the report")
+    plan = demo_plan(out, method_list, task_names, sparsity, (stage1_steps, stage2_steps), device)
+    jobs, outcome = run_plan(plan, LocalLauncher(workers))
+    click.echo(f"{len(jobs) - len(outcome.submitted)} of {len(jobs)} runs were done already")
 
     _stage(3, 3, "report")
-    report = build_report(store if store.exists() else None, [out / "compress"], report_dir, paper_rows=True,
-                          title="dpbench demo: embedded default", teacher=TEACHER)
-    if report.markdown:
-        click.echo(report.markdown)
+    if (report_dir / "table.md").is_file():
+        click.echo((report_dir / "table.md").read_text(encoding="utf-8"))
     click.secho(f"\nreport: {report_dir / 'index.html'}", bold=True)
     click.echo(f"demo finished in {(time.monotonic() - started) / 60:.1f} min")
-    if failed:
-        raise DpbenchError(f"{len(failed)} runs failed (the report shows the rest): "
-                           + "; ".join(f"{job.label} -> {job.log}" for job in failed))
+    if outcome.failed:
+        logs = {job.label: job.log for job in jobs}
+        raise DpbenchError(f"{len(outcome.failed)} runs failed (the report shows the rest): "
+                           + "; ".join(f"{label} -> {logs[label]}" for label in outcome.failed))
+
+
+def demo_plan(out: Path, methods: list[str], tasks: list[str], sparsity: float,
+              steps: tuple[int | None, int | None], device: str) -> Plan:
+    """The demo as a study plan: the built-in teacher, its students, the tasks, on OUT/corpus."""
+    from dpbench.plan.spec import Plan
+
+    corpus = out / "corpus"
+    return Plan(out=out, data=corpus, compress_data=corpus / "LibriSpeech", teachers=[TEACHER], methods=methods,
+                tasks=tasks, sparsities=[sparsity], steps=steps, device=device, results="results.jsonl",
+                title="dpbench demo: embedded default")

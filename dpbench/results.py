@@ -71,3 +71,62 @@ class ResultsStore:
         import pandas as pd
 
         return pd.DataFrame(self.records())
+
+
+def record_key(record: dict[str, Any]) -> str:
+    """A record's identity: its run folder, timestamp and metric (one file per key in a RecordFolder)."""
+    import hashlib
+
+    identity = json.dumps([record.get("run_dir"), record.get("timestamp"), record.get("metric")], default=str)
+    return hashlib.sha256(identity.encode()).hexdigest()[:20]
+
+
+class RecordFolder:
+    """A results store safe on a shared (network) filesystem: every record is its own JSON file,
+    written atomically (temporary file + rename) and named by `record_key`, so writers on any
+    machine never touch the same file, need no lock, and writing a record twice leaves one copy.
+    Reading returns the union of the folder's records."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    def append(self, record: dict[str, Any]) -> None:
+        from dpbench.io_utils import atomic_write_json
+
+        record = {"timestamp": time.time(), **record}
+        task = "".join(c for c in str(record.get("task", "record")) if c.isalnum())
+        atomic_write_json(self.path / f"{task}-{record_key(record)}.json", record)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        """Records in timestamp order; temporary files of unfinished writes (`.NAME.tmp`) are not read."""
+        from dpbench.errors import DpbenchError
+
+        if not self.path.is_dir():
+            return
+        loaded = []
+        for file in sorted(self.path.glob("[!.]*.json")):
+            try:
+                loaded.append(json.loads(file.read_text(encoding="utf-8")))
+            except json.JSONDecodeError as error:
+                raise DpbenchError(f"{file}: not a JSON record ({error}); fix or delete that file") from None
+        yield from sorted(loaded, key=lambda record: record.get("timestamp") or 0.0)
+
+    def records(self) -> list[dict[str, Any]]:
+        return list(self)
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.records())
+
+
+def is_record_folder(path: str | os.PathLike[str]) -> bool:
+    """A results path names a RecordFolder when it is a folder, or does not exist and has no suffix
+    (`results`, not `results.jsonl`)."""
+    path = Path(path)
+    return path.is_dir() or (not path.exists() and not path.suffix)
+
+
+def open_store(path: str | os.PathLike[str]) -> ResultsStore | RecordFolder:
+    """The store at `path`: a RecordFolder (see `is_record_folder`) or a JSONL ResultsStore."""
+    return RecordFolder(path) if is_record_folder(path) else ResultsStore(path)

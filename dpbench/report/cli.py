@@ -10,8 +10,8 @@ from dpbench.report.build import build_report
 
 
 @click.command("report")
-@click.option("--results", type=click.Path(path_type=Path, dir_okay=False),
-              help="Results store (JSONL) that `dpbench superb` appends to.")
+@click.option("--results", type=click.Path(path_type=Path),
+              help="Results store (a JSONL file or a record folder) that `dpbench superb` writes to.")
 @click.option("--runs", "run_paths", multiple=True, type=click.Path(path_type=Path, file_okay=False),
               help="A compression run folder, or a folder of them; repeatable.")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("reports"),

@@ -15,7 +15,7 @@ import pandas as pd
 
 from dpbench.errors import DpbenchError
 from dpbench.report.tasks import TASK_BY_NAME
-from dpbench.results import ResultsStore
+from dpbench.results import open_store
 
 MEASURED_SOURCE = "measured"
 SELECTION_RULE = (
@@ -29,12 +29,12 @@ _REQUIRED = ("task", "metric", "value", "upstream")
 def load_records(path: str | Path) -> pd.DataFrame:
     """Validated records of the store at `path`, with `source` and a row label `model`."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise DpbenchError(
-            f"{path}: results store not found; pass --results with the JSONL file that "
-            "`dpbench superb` appends to"
+            f"{path}: results store not found; pass --results with the JSONL file or record folder that "
+            "`dpbench superb` writes to"
         )
-    frame = ResultsStore(path).to_frame()
+    frame = open_store(path).to_frame()
     if frame.empty:
         raise DpbenchError(f"{path}: the results store has no records; run `dpbench superb` first")
     validate_records(frame, path)

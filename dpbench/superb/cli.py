@@ -42,7 +42,8 @@ def parse_lrs(text: str | None, sweep: list[float]) -> list[float | None]:
 @click.option("--out", "out_root", type=click.Path(path_type=Path), default=Path("runs/superb"), show_default=True,
               help="runs go to OUT/<upstream>/<task>/lr<lr>/")
 @click.option("--results", "store", type=click.Path(path_type=Path), default=Path("results/superb.jsonl"),
-              show_default=True, help="results store (JSONL)")
+              show_default=True, help="results store: a JSONL file, or a folder of one JSON file per record "
+              "(safe on a shared filesystem; a path without a suffix)")
 @click.option("--config-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=CONFIG_DIR,
               show_default=True)
 @click.option("--folds", "folds_text", default=None,

@@ -14,7 +14,7 @@ from filelock import FileLock, Timeout
 
 from dpbench.errors import DpbenchError
 from dpbench.io_utils import atomic_write_json
-from dpbench.results import ResultsStore
+from dpbench.results import RecordFolder, ResultsStore, open_store
 from dpbench.superb import compat
 from dpbench.superb.configs import CONFIG_DIR, config_hash, get_key, load_config, set_key
 from dpbench.superb.tasks.base import RunRequest, Stage, Task
@@ -64,7 +64,7 @@ def run_task(task: Task, options: RunOptions, lr: float | None) -> dict:
 
 def _run_locked(task: Task, options: RunOptions, lr: float, config: dict, settings: dict, digest: str,
                 run_dir: Path) -> dict:
-    store = ResultsStore(options.store)
+    store = open_store(options.store)
     hash_path = run_dir / "config_hash"
     if hash_path.is_file() and hash_path.read_text().strip() != digest:
         raise DpbenchError(f"{run_dir} holds a run of another config ({hash_path}): pass another --out "
@@ -130,7 +130,7 @@ def _check_upstream(run_dir: Path, upstream: UpstreamSpec) -> str | None:
     return current
 
 
-def _ensure_recorded(store: ResultsStore, record: dict, task: Task) -> None:
+def _ensure_recorded(store: ResultsStore | RecordFolder, record: dict, task: Task) -> None:
     """Append `record`, and one record per secondary metric, unless the store already holds them
     (a resumed run killed after writing result.json)."""
     held = {(r.get("run_dir"), r.get("timestamp"), r.get("metric")) for r in store}
