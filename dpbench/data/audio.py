@@ -13,6 +13,9 @@ import torchaudio.functional as AF
 from dpbench.errors import DpbenchError
 
 SAMPLE_RATE = 16000
+# The receptive field of the wav2vec 2.0 / HuBERT conv feature extractor (kernels 10,3,3,3,3,2,2, strides
+# 5,2,2,2,2,2,2): a shorter input yields no frame.
+MIN_SAMPLES = 400
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
 FIX_HINT = (
     "re-export it as 16 kHz mono WAV/FLAC (e.g. `sox IN -r 16000 -c 1 OUT.wav`), "
@@ -64,7 +67,18 @@ def load_audio(path: str | os.PathLike[str]) -> torch.Tensor:
         raise AudioError(path, f"corrupt or not a wav/flac/ogg file ({err})") from err
     if samples.shape[0] == 0:
         raise AudioError(path, "zero-length audio (0 samples)")
+    if not np.isfinite(samples).all():
+        raise AudioError(path, f"{int((~np.isfinite(samples)).sum())} NaN or infinite samples")
     return to_mono_16k(samples, sample_rate)
+
+
+def load_training_audio(path: str | os.PathLike[str]) -> torch.Tensor:
+    """`load_audio`, also refusing files shorter than the conv stack's receptive field (MIN_SAMPLES)."""
+    wav = load_audio(path)
+    if wav.numel() < MIN_SAMPLES:
+        raise AudioError(path, f"too short ({wav.numel()} samples at 16 kHz; the conv feature extractor needs "
+                               f"at least {MIN_SAMPLES})")
+    return wav
 
 
 def _check_file(path: Path) -> None:
