@@ -137,7 +137,7 @@ class CompressModule(L.LightningModule):
         loss = distill_loss + reg_loss
         if not torch.isfinite(loss):  # raised before the optimizer step: no checkpoint or stage marker follows
             raise DpbenchError(
-                f"stage {self.spec.name}: the loss is {float(loss)} at step {self.global_step + 1}, on a batch of "
+                f"stage {self.spec.name}: the loss is {float(loss.detach())} at step {self.global_step + 1}, on a batch of "
                 f"{', '.join(paths)}; nothing of this step was saved. Fix the cause (a lower learning rate, a bad "
                 "file) and rerun with --resume: it continues from the last checkpoint")
         terms = {

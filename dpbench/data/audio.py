@@ -57,6 +57,25 @@ def probe_audio(path: str | os.PathLike[str]) -> int:
     return int(round(info.frames * SAMPLE_RATE / info.samplerate))
 
 
+def check_audio(path: str | os.PathLike[str], quick: bool = False) -> int:
+    """Like `probe_audio`, but decodes every sample (unless `quick`: the header only) and also refuses
+    NaN/Inf samples and files shorter than MIN_SAMPLES at 16 kHz. Returns the sample count at 16 kHz."""
+    n_samples = probe_audio(path)
+    if not quick:
+        try:
+            samples, _ = sf.read(str(path), dtype="float32", always_2d=True)
+        except (sf.LibsndfileError, RuntimeError) as err:
+            raise AudioError(path, f"corrupt: decoding failed ({err})") from err
+        if samples.shape[0] == 0:
+            raise AudioError(path, "zero-length audio (0 samples decoded)")
+        if not np.isfinite(samples).all():
+            raise AudioError(path, f"{int((~np.isfinite(samples)).sum())} NaN or infinite samples")
+    if n_samples < MIN_SAMPLES:
+        raise AudioError(path, f"too short ({n_samples} samples at 16 kHz; the conv feature extractor needs "
+                               f"at least {MIN_SAMPLES})")
+    return n_samples
+
+
 def load_audio(path: str | os.PathLike[str]) -> torch.Tensor:
     """Read a wav/flac/ogg file as a 1-D float32 tensor at 16 kHz, mixing channels to mono."""
     path = Path(path)
@@ -70,15 +89,6 @@ def load_audio(path: str | os.PathLike[str]) -> torch.Tensor:
     if not np.isfinite(samples).all():
         raise AudioError(path, f"{int((~np.isfinite(samples)).sum())} NaN or infinite samples")
     return to_mono_16k(samples, sample_rate)
-
-
-def load_training_audio(path: str | os.PathLike[str]) -> torch.Tensor:
-    """`load_audio`, also refusing files shorter than the conv stack's receptive field (MIN_SAMPLES)."""
-    wav = load_audio(path)
-    if wav.numel() < MIN_SAMPLES:
-        raise AudioError(path, f"too short ({wav.numel()} samples at 16 kHz; the conv feature extractor needs "
-                               f"at least {MIN_SAMPLES})")
-    return wav
 
 
 def _check_file(path: Path) -> None:

@@ -10,7 +10,7 @@ import importlib
 import os
 import sys
 
-from dpbench.superb import compat
+from dpbench.superb import checkpoints, compat
 
 # The folder an evaluation writes to. It reaches s3prl this way, not as `-o args.expdir='...'`, because
 # s3prl's override parser eval()s values: a quote in the path would run code, an `=` would break it.
@@ -31,6 +31,11 @@ def run_legacy(argv: list[str]) -> None:
     from s3prl import run_downstream
 
     _expdir_from_env(run_downstream)
+    from s3prl.downstream import runner
+
+    checkpoints.install(runner)
+    if "-p" in argv and "-a" in argv:
+        checkpoints.drop_unreadable_last(argv[argv.index("-p") + 1])
     sys.argv = ["run_downstream.py", *argv]
     run_downstream.main()
 
