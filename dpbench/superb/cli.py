@@ -65,7 +65,7 @@ def check_upstream(spec: UpstreamSpec) -> None:
 @click.option("--lr", "lr_text", default=None,
               help="learning rate, a comma-separated list, or 'sweep' (the config's list); default: the config's")
 @click.option("--out", "out_root", type=click.Path(path_type=Path), default=Path("runs/superb"), show_default=True,
-              help="runs go to OUT/<upstream>/<task>/lr<lr>/")
+              help="runs go to OUT/<upstream>[-<content hash>]/<task>/lr<lr>/")
 @click.option("--results", "store", type=click.Path(path_type=Path), default=Path("results/superb.jsonl"),
               show_default=True, help="results store (JSONL)")
 @click.option("--config-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=CONFIG_DIR,
