@@ -34,8 +34,9 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 @pytest.fixture(autouse=True)
 def untrusted(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test starts without --trust-checkpoint (the flag sets an environment variable)."""
-    monkeypatch.delenv(TRUST_ENV, raising=False)
+    """Each test starts and ends without --trust-checkpoint (the flag sets an environment variable)."""
+    monkeypatch.setenv(TRUST_ENV, "0")  # recorded, so whatever a test sets is undone afterwards
+    monkeypatch.delenv(TRUST_ENV)
 
 
 class Payload:
@@ -148,6 +149,16 @@ def test_trust_checkpoint_is_an_explicit_loud_opt_in(tmp_path: Path, monkeypatch
     monkeypatch.setenv(TRUST_ENV, "1")
     assert load_torch(path)["ratio"] == fractions.Fraction(1, 3)
     assert "UNRESTRICTED" in capsys.readouterr().err
+
+
+def test_trust_checkpoint_flag_on_the_command_line(tmp_path: Path) -> None:
+    path = tmp_path / "foreign.pt"
+    torch.save({"weights": torch.ones(2), "ratio": fractions.Fraction(1, 3)}, path)
+    refused = CliRunner().invoke(_main(), ["inspect", str(path)])
+    assert refused.exit_code != 0 and "`fractions.Fraction`" in refused.output
+    trusted = CliRunner().invoke(_main(), ["inspect", "--trust-checkpoint", str(path)])
+    assert trusted.exit_code != 0 and "WARNING: --trust-checkpoint" in trusted.output
+    assert "not a recognised encoder checkpoint" in trusted.output  # it was read: just not an encoder
 
 
 def test_s3prl_states_checkpoint_loads_restricted(tmp_path: Path) -> None:
