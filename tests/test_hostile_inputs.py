@@ -129,6 +129,21 @@ def test_payload_runs_nothing_in_the_s3prl_process(tmp_path: Path, monkeypatch: 
     assert "does not unpickle" in done.stderr
 
 
+@pytest.mark.slow
+def test_payload_runs_nothing_through_superb_upstream(tiny_corpus: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    marker = tmp_path / "ran"
+    evil = payload_checkpoint(tmp_path / "evil.pt", marker)
+    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")  # as s3prl once needed: the child drops it
+    result = CliRunner().invoke(_main(), ["superb", "--task", "KS", "--upstream", str(evil), "--data", str(tiny_corpus),
+                                          "--out", str(tmp_path / "runs"), "--results", str(tmp_path / "r.jsonl"),
+                                          "--quiet"])
+    assert result.exit_code != 0 and "s3prl train failed" in result.output
+    assert not marker.exists()
+    log = next((tmp_path / "runs").rglob("train.log")).read_text()
+    assert "does not unpickle" in log
+
+
 def test_fairseq_checkpoint_with_omegaconf_config_loads_restricted(tmp_path: Path) -> None:
     from dpbench.models.importers import import_checkpoint
 
