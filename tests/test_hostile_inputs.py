@@ -267,7 +267,7 @@ def test_nan_audio_is_named(tmp_path: Path) -> None:
 
 
 def test_training_skips_unusable_files_and_counts_them(tmp_path: Path, tiny_ckpt: Path) -> None:
-    from dpbench.compress import make_config, run_compress
+    from dpbench.compress import run_compress
 
     data = _wavs(tmp_path / "data", 6)
     nan = np.full(12000, np.nan, np.float32)
@@ -284,29 +284,27 @@ def test_training_skips_unusable_files_and_counts_them(tmp_path: Path, tiny_ckpt
     assert "NaN" in skipped and "too short" in skipped and "gone.wav" in skipped
 
 
-class _PoisonAt:
-    """A callback that writes NaN into one student weight before step `step` (a diverging run)."""
+def poison_at(step: int):
+    """A callback that writes NaN into one student weight before step `step` + 1 (a diverging run)."""
+    import lightning as L
 
-    def __new__(cls, step: int):
-        import lightning as L
+    class Poison(L.Callback):
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+            if trainer.global_step == step:
+                with torch.no_grad():
+                    next(pl_module.student.parameters()).fill_(float("nan"))
 
-        class Poison(L.Callback):
-            def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-                if trainer.global_step == step:
-                    with torch.no_grad():
-                        next(pl_module.student.parameters()).fill_(float("nan"))
-
-        return Poison()
+    return Poison()
 
 
 def test_non_finite_loss_stops_before_any_save_and_resume_continues(tmp_path: Path, tiny_ckpt: Path) -> None:
-    from dpbench.compress import make_config, run_compress
+    from dpbench.compress import run_compress
 
     data = _wavs(tmp_path / "data", 6)
     out = tmp_path / "run"
     config = _config(tiny_ckpt, data, stage1_steps=8, stage2_steps=2, checkpoint_every=3)
     with pytest.raises(DpbenchError, match=r"stage prune: the loss is nan at step 5, on a batch of .*u\d\.wav"):
-        run_compress(config, out, callbacks=[_PoisonAt(4)])
+        run_compress(config, out, callbacks=[poison_at(4)])
     state = json.loads((out / "state.json").read_text()) if (out / "state.json").exists() else {"stages": {}}
     assert "prune" not in state["stages"]  # no stage marker
     saved = load_torch(out / "stage1" / "last.ckpt")
