@@ -34,7 +34,10 @@ def allowed_globals() -> list[Any]:
     from omegaconf.base import ContainerMetadata, Metadata
 
     multiarray = np._core.multiarray
-    numpy_types = [np.ndarray, np.dtype, multiarray._reconstruct, multiarray.scalar]
+    numpy_types = [np.ndarray, np.dtype, multiarray._reconstruct, multiarray.scalar,
+                   # the same functions under numpy 1.x's module name, which checkpoints of that era name
+                   (multiarray._reconstruct, "numpy.core.multiarray._reconstruct"),
+                   (multiarray.scalar, "numpy.core.multiarray.scalar")]
     numpy_types += [type(np.dtype(name)) for name in ("bool", "int8", "int16", "int32", "int64", "uint8",
                                                       "float16", "float32", "float64")]
     return [

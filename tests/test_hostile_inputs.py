@@ -155,6 +155,23 @@ def test_fairseq_checkpoint_with_omegaconf_config_loads_restricted(tmp_path: Pat
     assert model.config.arch == "hubert" and model.config.num_layers == 3
 
 
+def test_numpy_values_pickled_by_numpy_1_load_restricted(tmp_path: Path) -> None:
+    """Checkpoints of the fairseq era name numpy 1.x's `numpy.core.multiarray`, not `numpy._core`."""
+    import zipfile
+
+    written, renamed = tmp_path / "numpy2.pt", tmp_path / "numpy1.pt"
+    torch.save({"best": np.float64(1.5), "counts": np.arange(3)}, written)
+    with zipfile.ZipFile(written) as source, zipfile.ZipFile(renamed, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename.endswith("data.pkl"):
+                data = data.replace(b"numpy._core.multiarray", b"numpy.core.multiarray")
+            target.writestr(item, data)
+    assert "numpy.core.multiarray.scalar" in torch.serialization.get_unsafe_globals_in_checkpoint(str(renamed))
+    loaded = load_torch(renamed)
+    assert loaded["best"] == 1.5 and loaded["counts"].tolist() == [0, 1, 2]
+
+
 def test_trust_checkpoint_is_an_explicit_loud_opt_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                      capsys: pytest.CaptureFixture) -> None:
     path = tmp_path / "foreign.pt"
