@@ -76,7 +76,7 @@ def _reason(error: Exception) -> str:
 
 def load_torch(path: str | os.PathLike[str], expected: str = "a PyTorch checkpoint", mmap: bool = False) -> Any:
     """Unpickle the PyTorch file at `path` on the CPU through the allowlist; DpbenchError when it is refused
-    (naming the refused globals and --trust-checkpoint) or unreadable (naming `expected`)."""
+    (naming the refused global and --trust-checkpoint) or unreadable (naming `expected`)."""
     import torch
 
     path = Path(path)
