@@ -9,6 +9,14 @@ from pathlib import Path
 from typing import Any
 
 
+def make_dirs(path: str | os.PathLike[str]) -> list[Path]:
+    """`mkdir -p path`; returns the folders it created, outermost first (to remove them on an early failure)."""
+    path = Path(path)
+    missing = [folder for folder in (path, *path.parents) if not folder.exists()][::-1]
+    path.mkdir(parents=True, exist_ok=True)
+    return missing
+
+
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """Write `data` to `path` so readers see the old file or the new one, never a partial one."""
     path = Path(path)

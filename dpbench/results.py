@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -37,6 +38,7 @@ class ResultsStore:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._lock = FileLock(str(self.path) + ".lock")
+        self.skipped: list[int] = []  # line numbers the last read could not parse
 
     def append(self, record: dict[str, Any]) -> None:
         """Append one record atomically (a whole line or nothing)."""
@@ -44,24 +46,35 @@ class ResultsStore:
         line = json.dumps(record, sort_keys=True) + "\n"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock:
-            with open(self.path, "a", encoding="utf-8") as handle:
-                handle.write(line)
+            with open(self.path, "a+b") as handle:
+                if handle.tell() > 0:  # a writer killed mid-line left no newline: start on a fresh line
+                    handle.seek(-1, os.SEEK_END)
+                    if handle.read(1) != b"\n":
+                        line = "\n" + line
+                handle.write(line.encode("utf-8"))
                 handle.flush()
                 os.fsync(handle.fileno())
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        """Yield records in order; a torn last line (a writer killed mid-write) is skipped."""
+        """Yield records in order; an unreadable line (e.g. torn by a writer killed mid-write) is skipped with a
+        warning naming the file and line, and its number kept in `skipped`."""
+        self.skipped = []
         if not self.path.exists():
             return
-        with open(self.path, encoding="utf-8") as handle:
-            for line in handle:
+        with open(self.path, encoding="utf-8", errors="replace") as handle:
+            for number, line in enumerate(handle, 1):
                 line = line.strip()
                 if not line:
                     continue
                 try:
-                    yield json.loads(line)
+                    record = json.loads(line)
                 except json.JSONDecodeError:
+                    record = None
+                if not isinstance(record, dict):
+                    self.skipped.append(number)
+                    print(f"[dpbench] WARNING: {self.path}:{number}: not a JSON record, skipped", file=sys.stderr)
                     continue
+                yield record
 
     def records(self) -> list[dict[str, Any]]:
         return list(self)
@@ -89,6 +102,7 @@ class RecordFolder:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        self.skipped: list[int] = []  # always empty: record files are whole; an unreadable one is an error
 
     def append(self, record: dict[str, Any]) -> None:
         from dpbench.io_utils import atomic_write_json

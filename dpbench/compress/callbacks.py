@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import torch
 from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+from dpbench.errors import DpbenchError
 from dpbench.io_utils import atomic_torch_save, atomic_write_text
 
 CSV_COLUMNS = ("step", "stage", "loss", "distill_loss", "reg_loss", "expected_sparsity", "target_sparsity",
@@ -75,7 +77,18 @@ class PeriodicCheckpoint(L.Callback):
         step = trainer.global_step
         if step and step % self.every == 0 and step != self._last_saved:
             self._last_saved = step
+            check_finite_weights(pl_module, step)
             trainer.save_checkpoint(self.path, weights_only=False)
+
+
+def check_finite_weights(module: torch.nn.Module, step: int) -> None:
+    """Refuse to checkpoint NaN/Inf weights: the last good checkpoint stays the one --resume continues from."""
+    bad = [name for name, tensor in module.state_dict().items()
+           if tensor.is_floating_point() and not torch.isfinite(tensor).all()]
+    if bad:
+        raise DpbenchError(f"non-finite weights after step {step} ({', '.join(bad[:3])}{', ...' if len(bad) > 3 else ''})"
+                           "; nothing was saved. Fix the cause (e.g. a lower learning rate) and rerun with --resume: "
+                           "it continues from the last checkpoint")
 
 
 class ProgressBar(TQDMProgressBar):

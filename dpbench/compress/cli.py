@@ -10,6 +10,7 @@ from dpbench.compress.config import METHODS, SCALES, make_config
 from dpbench.compress.distill import LOSS_FORMS
 from dpbench.compress.sparsity import TARGET_KINDS
 from dpbench.errors import DpbenchError
+from dpbench.safe_load import trust_option
 
 
 def _layers(ctx: click.Context, param: click.Parameter, value: str | None) -> list[int] | None:
@@ -63,6 +64,7 @@ def _devices(value: str) -> int | str:
 @click.option("--precision", default="32-true", help="32-true, bf16-mixed, 16-mixed (Lightning).")
 @click.option("--name", default=None, help="Run name in the summary [default: the --out folder's name].")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out (same options).")
+@trust_option
 def compress_command(data: str, out: str, scale: str, method: str, accelerator: str, devices: str, num_nodes: int,
                      precision: str, name: str | None, resume: bool, **options) -> None:
     """Compress a speech SSL teacher by joint distillation and structured pruning (DPHuBERT), or train a

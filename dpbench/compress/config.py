@@ -14,6 +14,7 @@ to come back. With a 50% warm-up the same simulation ends on target (0.750)."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +62,10 @@ class CompressConfig:
 
     def validate(self) -> None:
         """Raise a DpbenchError naming the option for any value out of range."""
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise DpbenchError(f"--{item.name.replace('_', '-')}: {value} is not a finite number")
         checks = [
             (self.method in METHODS, "--method", f"one of {', '.join(METHODS)}"),
             (self.scale in SCALES, "--scale", f"one of {', '.join(SCALES)}"),

@@ -8,13 +8,14 @@ run would have seen."""
 from __future__ import annotations
 
 import itertools
+import sys
 from pathlib import Path
 from typing import Iterator, Sequence
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from dpbench.data.audio import SAMPLE_RATE
+from dpbench.data.audio import MIN_SAMPLES, SAMPLE_RATE, AudioError
 from dpbench.data.batching import AudioDataset, DurationBatchSampler, crop_collate
 from dpbench.data.manifest import write_manifest
 from dpbench.errors import DpbenchError
@@ -61,41 +62,74 @@ class StreamBatches:
 
 
 class SeededItems(Dataset):
-    """AudioDataset whose random crop for (batch number, index) is drawn from a generator seeded by both."""
+    """AudioDataset whose random crop for (batch number, index) is drawn from a generator seeded by both.
 
-    def __init__(self, dataset: AudioDataset, seed: int) -> None:
-        self.dataset, self.seed = dataset, seed
+    A file that cannot be used (unreadable, NaN/Inf samples, shorter than the conv stack's receptive field)
+    is skipped with a warning and appended to `skip_log` (`path<TAB>reason`), which the run summary counts."""
+
+    def __init__(self, dataset: AudioDataset, seed: int, skip_log: Path | None = None) -> None:
+        self.dataset, self.seed, self.skip_log = dataset, seed, skip_log
 
     def __len__(self) -> int:
         return len(self.dataset)
 
-    def __getitem__(self, key: tuple[int, int]) -> tuple[int, torch.Tensor]:
+    def __getitem__(self, key: tuple[int, int]) -> tuple[int, torch.Tensor | None, str]:
         number, index = key
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(hash((self.seed, number, index)) % (2**63))
-            return number, self.dataset[index]
+        path = str(self.dataset.paths[index])
+        try:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(hash((self.seed, number, index)) % (2**63))
+                wav = self.dataset[index]
+            if wav.numel() < MIN_SAMPLES:
+                raise AudioError(path, f"too short ({wav.numel()} samples at 16 kHz; the conv feature extractor "
+                                       f"needs at least {MIN_SAMPLES})")
+        except AudioError as error:
+            self._skip(path, error.problem)
+            return number, None, path
+        return number, wav, path
+
+    def _skip(self, path: str, reason: str) -> None:
+        print(f"[dpbench] WARNING: skipping {path}: {reason}", file=sys.stderr, flush=True)
+        if self.skip_log is not None:
+            self.skip_log.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.skip_log, "a", encoding="utf-8") as handle:  # one short line: appended whole
+                handle.write(f"{path}\t{reason}\n")
+
+
+def skipped_files(skip_log: Path) -> dict[str, str]:
+    """path -> reason of every file a run skipped (each once, however often it was drawn)."""
+    if not skip_log.is_file():
+        return {}
+    rows = (line.split("\t", 1) for line in skip_log.read_text(encoding="utf-8").splitlines() if "\t" in line)
+    return {path: reason for path, reason in rows}
 
 
 def seeded_collate(seed: int):
-    """crop_collate with its random offsets drawn from a generator seeded by the batch number."""
+    """crop_collate of the usable items, with random offsets drawn from a generator seeded by the batch
+    number; returns (wavs, lengths, paths of the files in the batch)."""
 
-    def collate(items: list[tuple[int, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
+    def collate(items: list[tuple[int, torch.Tensor | None, str]]) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+        usable = [(wav, path) for _, wav, path in items if wav is not None]
+        if not usable:
+            raise DpbenchError(f"no file of training batch {items[0][0]} could be used ({', '.join(p for *_, p in items)}"
+                               "); see the warnings above, fix or remove those files and rerun with --resume")
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(hash((seed, items[0][0], -1)) % (2**63))
-            return crop_collate([wav for _, wav in items])
+            wavs, lengths = crop_collate([wav for wav, _ in usable])
+        return wavs, lengths, [path for _, path in usable]
 
     return collate
 
 
 def train_loader(
     manifest: Path, max_batch_seconds: float, max_item_seconds: float, seed: int, start: int,
-    rank: int = 0, replicas: int = 1, num_workers: int = 0,
+    rank: int = 0, replicas: int = 1, num_workers: int = 0, skip_log: Path | None = None,
 ) -> DataLoader:
     """An endless DataLoader of (wavs (B, T), lengths (B,)) starting at stream batch `start`."""
     dataset = AudioDataset(manifest, max_samples=int(max_item_seconds * SAMPLE_RATE))
     batches = StreamBatches(dataset.lengths, max_batch_seconds, seed, start, rank, replicas)
     return DataLoader(
-        SeededItems(dataset, seed * 4096 + rank),
+        SeededItems(dataset, seed * 4096 + rank, skip_log),
         batch_sampler=batches,
         collate_fn=seeded_collate(seed * 4096 + rank),
         num_workers=num_workers,

@@ -14,6 +14,7 @@ from torch import Tensor
 from dpbench.compress.data import train_loader
 from dpbench.compress.distill import DistillLoss
 from dpbench.compress.sparsity import Lagrangian, config_size, expected_size, target_at, warmup_decay
+from dpbench.errors import DpbenchError
 from dpbench.models import Encoder, HiddenStates
 
 PROGRESS_KEYS = ("loss", "expected_sparsity", "lambda1", "lambda2")
@@ -40,6 +41,7 @@ class StageSpec:
     accumulate: int = 1
     num_workers: int = 0
     schedule_gates: bool = True  # the lr schedule applies to the gate and lambda groups too
+    skip_log: Path | None = None  # where unusable training files are listed (RUN/skipped_audio.tsv)
 
 
 def _constant(step: int) -> float:
@@ -95,6 +97,7 @@ class CompressModule(L.LightningModule):
         return train_loader(
             spec.manifest, spec.max_batch_seconds, spec.max_item_seconds, spec.seed, start,
             rank=self.global_rank, replicas=self.trainer.world_size, num_workers=spec.num_workers,
+            skip_log=spec.skip_log,
         )
 
     # --- training --------------------------------------------------------------------------
@@ -116,8 +119,8 @@ class CompressModule(L.LightningModule):
             return torch.tensor(self._fixed_sparsity)
         return 1.0 - expected_size(self.student, self.spec.kind) / self.spec.teacher_size
 
-    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
-        wavs, lengths = batch
+    def training_step(self, batch: tuple[Tensor, Tensor, list[str]], batch_idx: int) -> Tensor:
+        wavs, lengths, paths = batch
         with torch.no_grad():
             teacher_states, _ = self.teacher(wavs, lengths, HiddenStates.AUTHORS)
         student_states, frames = self.student(wavs, lengths, HiddenStates.AUTHORS)
@@ -132,6 +135,11 @@ class CompressModule(L.LightningModule):
             reg_loss = distill_loss.new_zeros(())
             lambdas = (reg_loss.detach(), reg_loss.detach())
         loss = distill_loss + reg_loss
+        if not torch.isfinite(loss):  # raised before the optimizer step: no checkpoint or stage marker follows
+            raise DpbenchError(
+                f"stage {self.spec.name}: the loss is {float(loss.detach())} at step {self.global_step + 1}, on a batch of "
+                f"{', '.join(paths)}; nothing of this step was saved. Fix the cause (a lower learning rate, a bad "
+                "file) and rerun with --resume: it continues from the last checkpoint")
         terms = {
             "loss": loss.detach(), "distill_loss": distill_loss.detach(), "reg_loss": reg_loss.detach(),
             "expected_sparsity": sparsity.detach(), "target_sparsity": torch.tensor(target),

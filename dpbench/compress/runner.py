@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,21 +26,26 @@ from typing import Any, Sequence
 
 import lightning as L
 import torch
+from filelock import FileLock, Timeout
 from lightning.pytorch.loggers import TensorBoardLogger
 
-from dpbench.compress.callbacks import AtomicCheckpointIO, PeriodicCheckpoint, ProgressBar, StepCSVLogger
+from dpbench.compress.callbacks import (AtomicCheckpointIO, PeriodicCheckpoint, ProgressBar, StepCSVLogger,
+                                       check_finite_weights)
 from dpbench.compress.config import CompressConfig
-from dpbench.compress.data import resolve_manifest
+from dpbench.compress.data import resolve_manifest, skipped_files
 from dpbench.compress.distill import DistillHeads, DistillLoss
 from dpbench.compress.module import CompressModule, StageSpec
 from dpbench.compress.prune import calibrate, kept_units
 from dpbench.compress.sparsity import Lagrangian, check_target, config_size
 from dpbench.compress.students import build_student, check_compatible, distill_pairs
 from dpbench.errors import DpbenchError
-from dpbench.io_utils import atomic_torch_save, atomic_write_json
+from dpbench.io_utils import atomic_torch_save, atomic_write_json, make_dirs
 from dpbench.models import Encoder, count_macs, count_params, load_encoder, prune_encoder, save_encoder
+from dpbench.safe_load import allowed_globals, load_torch
 
 STAGES = ("prune", "physical_prune", "final", "save")
+LOCK_NAME = ".lock"
+SKIP_LOG = "skipped_audio.tsv"  # training files skipped as unusable: path<TAB>reason
 
 
 @dataclass
@@ -102,7 +108,7 @@ def check_run_dir(out: Path, config: CompressConfig, resume: bool) -> None:
             details = ", ".join(f"{k}: {previous.get(k)!r} -> {config.to_dict().get(k)!r}" for k in diff)
             raise DpbenchError(f"--resume: {saved} was made with other options ({details}); repeat the original "
                                "command with --resume, or use a new --out")
-    elif out.exists() and any(p.name != "manifest" for p in out.iterdir()):
+    elif out.exists() and any(p.name not in ("manifest", LOCK_NAME) for p in out.iterdir()):
         raise DpbenchError(f"--out {out}: folder exists and is not empty; choose a new folder")
 
 
@@ -136,29 +142,69 @@ def fit_stage(module: CompressModule, stage_dir: Path, out: Path, hardware: Hard
     """Train one stage to its last step, resuming from stage_dir/last.ckpt when it exists."""
     last = stage_dir / "last.ckpt"
     trainer = make_trainer(module.spec, stage_dir, out, hardware, config, callbacks)
-    trainer.fit(module, ckpt_path=str(last) if last.is_file() else None, weights_only=False)  # our own file
+    with torch.serialization.safe_globals(allowed_globals()):  # restricted, like every file dpbench reads
+        trainer.fit(module, ckpt_path=str(last) if last.is_file() else None, weights_only=True)
+    check_finite_weights(module, trainer.global_step)
     trainer.save_checkpoint(last, weights_only=False)
 
 
 def load_stage_weights(module: CompressModule, stage_dir: Path) -> None:
     """Weights (and wall time) of a finished stage, for a run resumed after it."""
-    checkpoint = torch.load(stage_dir / "last.ckpt", map_location="cpu", weights_only=False)
+    checkpoint = load_torch(stage_dir / "last.ckpt", expected="a stage checkpoint written by dpbench compress")
     module.load_state_dict(checkpoint["state_dict"])
     module.on_load_checkpoint(checkpoint)
 
 
 def run_compress(config: CompressConfig, out: str | Path, hardware: Hardware | None = None, resume: bool = False,
                  name: str | None = None, callbacks: Sequence[L.Callback] = ()) -> dict[str, Any]:
-    """Run (or resume) every stage of a compression run in `out`; returns the summary."""
+    """Run (or resume) every stage of a compression run in `out`; returns the summary.
+
+    Rank 0 holds an exclusive lock on `out` (RUN/.lock) for the whole run; a run that fails before it wrote
+    compress_config.json removes the folders it created."""
     config.validate()
     out = Path(out)
     hardware = hardware or Hardware()
-    writer = env_rank_zero()
+    if not env_rank_zero():
+        return _run_compress(config, out, hardware, resume, name, callbacks, writer=False)
+    if out.exists() and not out.is_dir():
+        raise DpbenchError(f"--out {out} is a file; pass a folder")
+    created = make_dirs(out)
+    lock = FileLock(str(out / LOCK_NAME), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise DpbenchError(f"another `dpbench compress` is running in {out} (it holds {out / LOCK_NAME}); wait for "
+                           "it to finish, or pass another --out") from None
+    try:
+        return _run_compress(config, out, hardware, resume, name, callbacks, writer=True)
+    except BaseException:
+        if not (out / "compress_config.json").exists():
+            for folder in created:
+                shutil.rmtree(folder, ignore_errors=True)
+        raise
+    finally:
+        lock.release()
+
+
+def check_hardware(hardware: Hardware) -> None:
+    """Let Lightning check --accelerator/--devices/--num-nodes/--precision before anything is written."""
+    try:
+        L.Trainer(accelerator=hardware.accelerator, devices=hardware.devices, num_nodes=hardware.num_nodes,
+                  precision=hardware.precision, logger=False, enable_checkpointing=False,
+                  enable_progress_bar=False, enable_model_summary=False)
+    except Exception as error:
+        raise DpbenchError(f"--accelerator {hardware.accelerator} --devices {hardware.devices} --num-nodes "
+                           f"{hardware.num_nodes} --precision {hardware.precision}: {error}") from None
+
+
+def _run_compress(config: CompressConfig, out: Path, hardware: Hardware, resume: bool, name: str | None,
+                  callbacks: Sequence[L.Callback], writer: bool) -> dict[str, Any]:
     state = RunState(out / "state.json", writer)
     if writer:
         check_run_dir(out, config, resume)
     if state.done("save"):
         return json.loads((out / "summary.json").read_text())
+    check_hardware(hardware)
     teacher = resolve_teacher(config.teacher)  # every input is checked before the run folder is written
     kind, target = config.target_kind, config.target_sparsity
     check_target(target, teacher.config, kind)
@@ -176,7 +222,8 @@ def run_compress(config: CompressConfig, out: str | Path, hardware: Hardware | N
         atomic_write_json(out / "teacher.json", teacher_reference(config.teacher, teacher))
     common = dict(kind=kind, teacher_size=teacher_size, manifest=manifest, seed=config.seed,
                   max_batch_seconds=config.max_batch_seconds, max_item_seconds=config.max_item_seconds,
-                  accumulate=config.accumulate, num_workers=config.num_workers, target=target)
+                  accumulate=config.accumulate, num_workers=config.num_workers, target=target,
+                  skip_log=out / SKIP_LOG)
     spec1 = StageSpec("prune", config.stage1_steps, config.lr, int(config.warmup_fraction * config.stage1_steps),
                       gate_lr=config.gate_lr, lambda_lr=config.lambda_lr, schedule_gates=config.schedule_gates,
                       target_warmup_steps=int(config.target_warmup_fraction * config.stage1_steps), **common)
@@ -284,5 +331,6 @@ def summarize(config: CompressConfig, out: Path, name: str, teacher: Encoder, st
         "wall_time_s": state.wall_time(),
         "student_path": str((out / "student.pt").resolve()),
         "losses": final_losses(out / "train_log.csv"),
+        "skipped_files": len(skipped_files(out / SKIP_LOG)),
         "options": config.to_dict(),
     }

@@ -13,6 +13,9 @@ import torchaudio.functional as AF
 from dpbench.errors import DpbenchError
 
 SAMPLE_RATE = 16000
+# The receptive field of the wav2vec 2.0 / HuBERT conv feature extractor (kernels 10,3,3,3,3,2,2, strides
+# 5,2,2,2,2,2,2): a shorter input yields no frame.
+MIN_SAMPLES = 400
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
 FIX_HINT = (
     "re-export it as 16 kHz mono WAV/FLAC (e.g. `sox IN -r 16000 -c 1 OUT.wav`), "
@@ -54,6 +57,25 @@ def probe_audio(path: str | os.PathLike[str]) -> int:
     return int(round(info.frames * SAMPLE_RATE / info.samplerate))
 
 
+def check_audio(path: str | os.PathLike[str], quick: bool = False) -> int:
+    """Like `probe_audio`, but decodes every sample (unless `quick`: the header only) and also refuses
+    NaN/Inf samples and files shorter than MIN_SAMPLES at 16 kHz. Returns the sample count at 16 kHz."""
+    n_samples = probe_audio(path)
+    if not quick:
+        try:
+            samples, _ = sf.read(str(path), dtype="float32", always_2d=True)
+        except (sf.LibsndfileError, RuntimeError) as err:
+            raise AudioError(path, f"corrupt: decoding failed ({err})") from err
+        if samples.shape[0] == 0:
+            raise AudioError(path, "zero-length audio (0 samples decoded)")
+        if not np.isfinite(samples).all():
+            raise AudioError(path, f"{int((~np.isfinite(samples)).sum())} NaN or infinite samples")
+    if n_samples < MIN_SAMPLES:
+        raise AudioError(path, f"too short ({n_samples} samples at 16 kHz; the conv feature extractor needs "
+                               f"at least {MIN_SAMPLES})")
+    return n_samples
+
+
 def load_audio(path: str | os.PathLike[str]) -> torch.Tensor:
     """Read a wav/flac/ogg file as a 1-D float32 tensor at 16 kHz, mixing channels to mono."""
     path = Path(path)
@@ -64,6 +86,8 @@ def load_audio(path: str | os.PathLike[str]) -> torch.Tensor:
         raise AudioError(path, f"corrupt or not a wav/flac/ogg file ({err})") from err
     if samples.shape[0] == 0:
         raise AudioError(path, "zero-length audio (0 samples)")
+    if not np.isfinite(samples).all():
+        raise AudioError(path, f"{int((~np.isfinite(samples)).sum())} NaN or infinite samples")
     return to_mono_16k(samples, sample_rate)
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
 
 from dpbench.data.synth.corpus import CORPORA
+from dpbench.errors import DpbenchError
 from dpbench.data.synth.sizes import SIZES
 
 
@@ -24,13 +26,19 @@ def data_group() -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--min-seconds", type=float, default=0.0, show_default=True,
               help="Leave out files shorter than this.")  # fmt: skip
-def manifest_command(root: Path, out_dir: Path | None, valid_fraction: float, seed: int, min_seconds: float) -> None:
-    """Scan ROOT (LibriSpeech-style tree or any folder of wav/flac/ogg) into train.tsv/valid.tsv."""
+@click.option("--quick", is_flag=True, help="Read headers only: faster, but corrupt or NaN audio is not caught.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Decoding threads (default: CPU count).")
+def manifest_command(root: Path, out_dir: Path | None, valid_fraction: float, seed: int, min_seconds: float,
+                     quick: bool, workers: int | None) -> None:
+    """Scan ROOT (LibriSpeech-style tree or any folder of wav/flac/ogg) into train.tsv/valid.tsv, decoding
+    every file; corrupt, empty, too short and NaN/Inf files go to bad.tsv with the reason."""
     from dpbench.data.manifest import write_manifest
 
+    if not math.isfinite(valid_fraction) or not math.isfinite(min_seconds):
+        raise DpbenchError("--valid-fraction and --min-seconds must be finite numbers")
     out_dir = out_dir or root
     count = int(valid_fraction) if valid_fraction >= 1 else valid_fraction
-    summary = write_manifest(root, out_dir, count, seed, min_seconds)
+    summary = write_manifest(root, out_dir, count, seed, min_seconds, quick=quick, workers=workers)
     click.echo(f"{out_dir}/train.tsv: {summary.train} files; {out_dir}/valid.tsv: {summary.valid} files; "
                f"{summary.hours:.2f} h of audio")  # fmt: skip
     if summary.bad:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import logging
 import os
 import random
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
 
-from dpbench.data.audio import AUDIO_EXTENSIONS, SAMPLE_RATE, AudioError, probe_audio
+from dpbench.data.audio import AUDIO_EXTENSIONS, SAMPLE_RATE, AudioError, check_audio
 from dpbench.errors import DpbenchError
 from dpbench.io_utils import atomic_write_text
 
@@ -28,11 +29,20 @@ class ManifestSummary:
     bad: list[tuple[Path, str]]
 
 
+def _check(path: Path, quick: bool) -> tuple[Path, int | str]:
+    try:
+        return path, check_audio(path, quick)
+    except AudioError as err:
+        return path, err.problem
+
+
 def scan_audio(
-    root: str | os.PathLike[str], extensions: tuple[str, ...] = AUDIO_EXTENSIONS
+    root: str | os.PathLike[str], extensions: tuple[str, ...] = AUDIO_EXTENSIONS, quick: bool = False,
+    workers: int | None = None,
 ) -> tuple[list[tuple[Path, int]], list[tuple[Path, str]]]:
-    """Find every audio file under `root` (sorted), returning (good: [(path, n_samples)],
-    bad: [(path, reason)]). Bad files are reported, not raised, so a scan never stops on one."""
+    """Find every audio file under `root` (sorted) and decode it (`quick`: read its header only) on `workers`
+    threads (default: the CPU count), returning (good: [(path, n_samples)], bad: [(path, reason)]). Corrupt,
+    empty, too short (see `check_audio`) and non-finite files are reported, not raised."""
     root = Path(root)
     if not root.is_dir():
         raise DpbenchError(f"{root}: not a directory; pass the folder that holds the audio files")
@@ -41,11 +51,15 @@ def scan_audio(
     )
     good: list[tuple[Path, int]] = []
     bad: list[tuple[Path, str]] = []
-    for path in tqdm(paths, desc=f"scan {root.name}", unit="file", disable=len(paths) < 200):
-        try:
-            good.append((path, probe_audio(path)))
-        except AudioError as err:
-            bad.append((path, err.problem))
+    workers = workers or os.cpu_count() or 1
+    with ThreadPoolExecutor(max_workers=workers) as pool:  # libsndfile decodes without the GIL
+        results = pool.map(_check, paths, [quick] * len(paths))
+        for path, outcome in tqdm(results, total=len(paths), desc=f"{'probe' if quick else 'decode'} {root.name}",
+                                  unit="file", disable=len(paths) < 200):
+            if isinstance(outcome, int):
+                good.append((path, outcome))
+            else:
+                bad.append((path, outcome))
     if bad:
         logger.warning("skipped %d bad audio file(s) under %s, e.g. %s: %s", len(bad), root, *bad[0])
     return good, bad
@@ -86,11 +100,14 @@ def write_manifest(
     valid_fraction: float | int = 0.01,
     seed: int = 0,
     min_seconds: float = 0.0,
+    quick: bool = False,
+    workers: int | None = None,
 ) -> ManifestSummary:
-    """Scan `root` and write `out_dir/train.tsv` and `out_dir/valid.tsv` (plus `bad.tsv` listing the
-    skipped files, when there are any). Files shorter than `min_seconds` are left out."""
+    """Scan `root` (see `scan_audio`) and write `out_dir/train.tsv` and `out_dir/valid.tsv` (plus `bad.tsv`
+    listing the skipped files with their reasons, when there are any). Files shorter than `min_seconds` are
+    left out."""
     root = Path(root).resolve()
-    good, bad = scan_audio(root)
+    good, bad = scan_audio(root, quick=quick, workers=workers)
     min_samples = int(min_seconds * SAMPLE_RATE)
     items = [(path.relative_to(root).as_posix(), n) for path, n in good if n >= min_samples]
     if not items:
@@ -104,6 +121,8 @@ def write_manifest(
     atomic_write_text(out_dir / "valid.tsv", format_manifest(root, valid))
     if bad:
         atomic_write_text(out_dir / "bad.tsv", "".join(f"{p}\t{why}\n" for p, why in bad))
+    elif (out_dir / "bad.tsv").is_file():  # from an earlier scan of files since fixed
+        (out_dir / "bad.tsv").unlink()
     hours = sum(n for _, n in items) / SAMPLE_RATE / 3600
     return ManifestSummary(train=len(train), valid=len(valid), hours=hours, bad=bad)
 

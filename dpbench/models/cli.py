@@ -8,6 +8,7 @@ from dpbench.errors import DpbenchError
 from dpbench.models.complexity import count_macs, count_params
 from dpbench.models.config import ARCHES, EncoderConfig
 from dpbench.models.encoder import Encoder
+from dpbench.safe_load import trust_option
 
 
 def _table(header: list[str], rows: list[list[object]]) -> list[str]:
@@ -60,6 +61,7 @@ def describe(model: Encoder, pruned: EncoderConfig | None = None) -> str:
 
 
 @click.command("inspect")
+@trust_option
 @click.argument("checkpoint", type=click.Path(path_type=str))
 @click.option(
     "--arch",

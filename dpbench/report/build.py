@@ -39,6 +39,10 @@ def build_report(results: Path | None, run_paths: list[Path], out: Path, paper_r
     records = load_records(results) if results is not None else None
     runs = sorted(load_runs(run_paths), key=lambda run: -run.summary["params"]) if run_paths else []
     report = Report()
+    skipped = records.attrs.get("skipped_lines", []) if records is not None else []
+    if skipped:
+        report.notes.append(f"skipped {len(skipped)} unreadable line(s) of {results} (line "
+                            f"{', '.join(map(str, skipped))})")
     figures: list[FigureEntry] = []
     out.mkdir(parents=True, exist_ok=True)
     if records is None:

@@ -34,9 +34,12 @@ def load_records(path: str | Path) -> pd.DataFrame:
             f"{path}: results store not found; pass --results with the JSONL file or record folder that "
             "`dpbench superb` writes to"
         )
-    frame = open_store(path).to_frame()
+    store = open_store(path)
+    frame = store.to_frame()
+    frame.attrs["skipped_lines"] = list(store.skipped)
     if frame.empty:
-        raise DpbenchError(f"{path}: the results store has no records; run `dpbench superb` first")
+        unreadable = f" ({len(store.skipped)} unreadable lines skipped)" if store.skipped else ""
+        raise DpbenchError(f"{path}: the results store has no records{unreadable}; run `dpbench superb` first")
     validate_records(frame, path)
     frame["source"] = MEASURED_SOURCE
     frame["model"] = _model_labels(frame)

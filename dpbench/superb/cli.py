@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import math
 import signal
 from pathlib import Path
 
 import click
 
 from dpbench.errors import DpbenchError
+from dpbench.safe_load import trust_option
 from dpbench.superb.configs import CONFIG_DIR, SCALES, load_config
 from dpbench.superb.run import RunOptions, run_task
 from dpbench.superb.tasks.er import parse_folds
 from dpbench.superb.tasks import SUITE, TASKS, get_task
-from dpbench.superb.upstream_spec import parse_upstream
+from dpbench.superb.upstream_spec import UpstreamSpec, parse_upstream
 
 
 def parse_lrs(text: str | None, sweep: list[float]) -> list[float | None]:
@@ -24,9 +26,32 @@ def parse_lrs(text: str | None, sweep: list[float]) -> list[float | None]:
             raise DpbenchError("this config has no dpbench.lr_sweep list: pass --lr 1e-4,1e-3 instead")
         return [float(lr) for lr in sweep]
     try:
-        return [float(part) for part in text.split(",") if part.strip()]
+        lrs = [float(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise DpbenchError(f"--lr {text!r}: give a number, a comma-separated list, or 'sweep'") from None
+        lrs = []
+    if not lrs or not all(math.isfinite(lr) and lr > 0 for lr in lrs):
+        raise DpbenchError(f"--lr {text!r}: give a positive number, a comma-separated list of them, or 'sweep'")
+    return lrs
+
+
+def check_s3prl_path(value: str, option: str) -> None:
+    """Refuse what s3prl's config loader would not take literally: omegaconf reads `${...}` as a variable."""
+    if "${" in value:
+        raise DpbenchError(f"{option} {value!r} contains '${{', which s3prl's config loader (omegaconf) reads as "
+                           "a variable reference; rename or link the folder to a path without it")
+
+
+def check_upstream(spec: UpstreamSpec) -> None:
+    """A dpbench upstream must be an existing checkpoint or a known teacher, checked before any run folder exists."""
+    if not spec.is_dpbench:
+        return
+    from dpbench.teachers import resolve
+
+    try:
+        resolve(spec.ckpt)
+    except DpbenchError as error:
+        raise DpbenchError(f"--upstream {spec.source}: {error.message}; or pass s3prl:<entry> for an s3prl "
+                           "upstream") from None
 
 
 @click.command("superb")
@@ -40,7 +65,7 @@ def parse_lrs(text: str | None, sweep: list[float]) -> list[float | None]:
 @click.option("--lr", "lr_text", default=None,
               help="learning rate, a comma-separated list, or 'sweep' (the config's list); default: the config's")
 @click.option("--out", "out_root", type=click.Path(path_type=Path), default=Path("runs/superb"), show_default=True,
-              help="runs go to OUT/<upstream>/<task>/lr<lr>/")
+              help="runs go to OUT/<upstream>[-<content hash>]/<task>/lr<lr>/")
 @click.option("--results", "store", type=click.Path(path_type=Path), default=Path("results/superb.jsonl"),
               show_default=True, help="results store: a JSONL file, or a folder of one JSON file per record "
               "(safe on a shared filesystem; a path without a suffix)")
@@ -50,6 +75,7 @@ def parse_lrs(text: str | None, sweep: list[float]) -> list[float | None]:
               help="ER: IEMOCAP session folds to average, 'all' or e.g. 1,2 [default: the config's: "
                    "all five at paper scale, fold 1 at cpu scale]")
 @click.option("--quiet", is_flag=True, help="keep s3prl's output in the run folder's logs only")
+@trust_option
 def superb_command(task_name: str, upstream: str, data_root: Path, scale: str, device: str, lr_text: str | None,
                    out_root: Path, store: Path, config_dir: Path, folds_text: str | None, quiet: bool) -> None:
     """Train and test SUPERB downstream tasks; rerunning the same command resumes an interrupted run."""
@@ -58,7 +84,12 @@ def superb_command(task_name: str, upstream: str, data_root: Path, scale: str, d
     if folds_text is not None and not any("folds" in get_task(name).options for name in names):
         raise DpbenchError("--folds applies to ER only: drop it, or pass --task ER")
     folds = parse_folds(folds_text) if folds_text is not None else None
-    options = RunOptions(parse_upstream(upstream), data_root, out_root.resolve(), device, scale, store.resolve(),
+    for value, option in ((str(data_root.resolve()), "--data"), (str(out_root.resolve()), "--out"),
+                          (upstream, "--upstream")):
+        check_s3prl_path(value, option)
+    spec = parse_upstream(upstream)
+    check_upstream(spec)
+    options = RunOptions(spec, data_root, out_root.resolve(), device, scale, store.resolve(),
                          config_dir, quiet, folds)
     failures = []
     for name in names:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import os
 import sys
@@ -10,13 +9,15 @@ import types
 
 
 def apply(device: str) -> None:
-    """Make s3prl's checkpoints loadable under torch>=2.6, hide GPUs for CPU runs, fill missing imports."""
-    os.environ["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = "1"
+    """Let s3prl's own checkpoints (argparse.Namespace args, config dicts) load through torch's restricted
+    loader with dpbench's allowlist, hide GPUs for CPU runs, fill missing imports."""
     if device == "cpu":
         os.environ["CUDA_VISIBLE_DEVICES"] = ""
     import torch
 
-    torch.serialization.add_safe_globals([argparse.Namespace])
+    from dpbench.safe_load import allowed_globals
+
+    torch.serialization.add_safe_globals(allowed_globals())
     _tensorboard_writer()
     _hear_scoring_stubs()
 
@@ -24,7 +25,7 @@ def apply(device: str) -> None:
 def child_env(device: str) -> dict[str, str]:
     """Environment for an s3prl subprocess on `device` (unbuffered, so its progress reaches the log live)."""
     env = dict(os.environ)
-    env["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = "1"
+    env.pop("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", None)  # every load in s3prl stays restricted
     env["PYTHONUNBUFFERED"] = "1"
     env.setdefault("OMP_NUM_THREADS", str(max(1, min(4, os.cpu_count() or 1))))
     if device == "cpu":

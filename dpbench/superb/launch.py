@@ -10,7 +10,11 @@ import importlib
 import os
 import sys
 
-from dpbench.superb import compat
+from dpbench.superb import checkpoints, compat
+
+# The folder an evaluation writes to. It reaches s3prl this way, not as `-o args.expdir='...'`, because
+# s3prl's override parser eval()s values: a quote in the path would run code, an `=` would break it.
+EXPDIR_ENV = "DPBENCH_EXPDIR"
 
 
 def _device(argv: list[str]) -> str:
@@ -26,8 +30,31 @@ def run_legacy(argv: list[str]) -> None:
     _redirect_sid_cache()
     from s3prl import run_downstream
 
+    _expdir_from_env(run_downstream)
+    from s3prl.downstream import runner
+
+    checkpoints.install(runner)
+    if "-p" in argv and "-a" in argv:
+        checkpoints.drop_unreadable_last(argv[argv.index("-p") + 1])
     sys.argv = ["run_downstream.py", *argv]
     run_downstream.main()
+
+
+def _expdir_from_env(run_downstream: object) -> None:
+    """Set `args.expdir` from DPBENCH_EXPDIR once s3prl has parsed its arguments and restored a checkpoint's
+    (an evaluation restores the training run's, which name the training folder)."""
+    expdir = os.environ.get(EXPDIR_ENV)
+    if not expdir:
+        return
+    parse = run_downstream.get_downstream_args
+
+    def get_downstream_args() -> tuple:
+        args, config, backup_files = parse()
+        args.expdir = expdir
+        os.makedirs(expdir, exist_ok=True)
+        return args, config, backup_files
+
+    run_downstream.get_downstream_args = get_downstream_args
 
 
 def _redirect_sid_cache() -> None:

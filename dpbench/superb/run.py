@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -13,7 +14,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from dpbench.errors import DpbenchError
-from dpbench.io_utils import atomic_write_json
+from dpbench.io_utils import atomic_write_json, make_dirs
 from dpbench.results import RecordFolder, ResultsStore, open_store
 from dpbench.superb import compat
 from dpbench.superb.configs import CONFIG_DIR, config_hash, get_key, load_config, set_key
@@ -39,7 +40,7 @@ class RunOptions:
 
 
 def run_dir_for(options: RunOptions, task: Task, lr: float, variant: str = "") -> Path:
-    return options.out_root / options.upstream.name / task.name / f"lr{lr:g}{variant}"
+    return options.out_root / options.upstream.run_folder / task.name / f"lr{lr:g}{variant}"
 
 
 def run_task(task: Task, options: RunOptions, lr: float | None) -> dict:
@@ -53,13 +54,18 @@ def run_task(task: Task, options: RunOptions, lr: float | None) -> dict:
     set_key(config, task.lr_key, lr)
     digest = config_hash({"task": task.name, "config": config, "settings": settings})
     run_dir = run_dir_for(options, task, lr, variant)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    created = make_dirs(run_dir)
     try:
         with FileLock(str(run_dir / ".lock"), timeout=0):
             return _run_locked(task, options, lr, config, settings, digest, run_dir)
     except Timeout:
         raise DpbenchError(f"another `dpbench superb` is running in {run_dir}: wait for it, "
                            "or pass another --out") from None
+    except DpbenchError:
+        if not (run_dir / "stage_times.json").exists():  # failed before any s3prl stage: leave nothing behind
+            for folder in created:
+                shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 def _run_locked(task: Task, options: RunOptions, lr: float, config: dict, settings: dict, digest: str,

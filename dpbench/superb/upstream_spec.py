@@ -16,12 +16,17 @@ class UpstreamSpec:
 
     entry: str          # s3prl hub entry (`dpbench` for dpbench checkpoints and teachers)
     ckpt: str | None    # value for s3prl's -k / path_or_url
-    name: str           # display name, also the run folder name
+    name: str           # display name in results
     source: str         # what the user passed
+    folder: str = ""    # run folder name: the name, plus a content hash for files (two files never share one)
 
     @property
     def is_dpbench(self) -> bool:
         return self.entry == "dpbench"
+
+    @property
+    def run_folder(self) -> str:
+        return self.folder or self.name
 
 
 def parse_upstream(spec: str) -> UpstreamSpec:
@@ -31,8 +36,9 @@ def parse_upstream(spec: str) -> UpstreamSpec:
         return UpstreamSpec(entry=entry, ckpt=None, name=entry, source=spec)
     path = Path(spec).expanduser()
     if path.exists():
-        name = path.stem if path.is_file() else path.name
-        return UpstreamSpec(entry="dpbench", ckpt=str(path.resolve()), name=_safe(name), source=spec)
+        name = _safe(path.stem if path.is_file() else path.name)
+        return UpstreamSpec(entry="dpbench", ckpt=str(path.resolve()), name=name, source=spec,
+                            folder=f"{name}-{content_hash(path)[:8]}")
     return UpstreamSpec(entry="dpbench", ckpt=spec, name=_safe(spec), source=spec)
 
 
@@ -60,7 +66,11 @@ def fingerprint(spec: UpstreamSpec) -> str | None:
         return None
     from dpbench.teachers import resolve
 
-    path = resolve(spec.ckpt)
+    return content_hash(resolve(spec.ckpt))
+
+
+def content_hash(path: Path) -> str:
+    """sha256 (16 hex digits) of a file, or of a folder's files and their relative names."""
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
     digest = hashlib.sha256()
     for file in files:

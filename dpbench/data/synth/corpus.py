@@ -106,6 +106,9 @@ def synthesize(
     An `out` made earlier with the same size and seed gains the corpora it lacks (the files
     are the same as if all had been made at once); the corpora it has are left alone."""
     out = Path(out)
+    blocking = next((folder for folder in (out, *out.parents) if folder.exists() and not folder.is_dir()), None)
+    if blocking is not None:
+        raise DpbenchError(f"cannot write the corpora to {out}: {blocking} is a file, not a folder; choose another OUT")
     spec = get_size(size)
     names = list(corpora or CORPORA)
     unknown = [name for name in names if name not in CORPORA]

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 from pathlib import Path
 from typing import Any, Mapping
 
-import torch
 from torch import Tensor
 
 from dpbench.errors import DpbenchError
@@ -25,6 +23,7 @@ from dpbench.models.importers.huggingface import (
 from dpbench.models.importers.s3prl_hub import from_s3prl, is_s3prl_converted
 from dpbench.models.importers.released import from_released, is_released_checkpoint
 from dpbench.models.importers.torchaudio import from_torchaudio, is_torchaudio_state
+from dpbench.safe_load import load_torch
 
 HF_WEIGHTS = ("model.safetensors", "pytorch_model.bin")
 EXPECTED = (
@@ -35,21 +34,6 @@ EXPECTED = (
 )
 
 
-def _read_torch(path: Path) -> Any:
-    """torch.load, first restricted to tensors and containers; fairseq checkpoints also pickle their
-    config objects (argparse.Namespace), which need the unrestricted loader (trusted local files)."""
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        pass
-    except Exception as error:
-        raise DpbenchError(f"cannot read {path} as a PyTorch file ({error}); expected {EXPECTED}") from error
-    try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as error:
-        raise DpbenchError(f"cannot read {path} as a PyTorch file ({error}); expected {EXPECTED}") from error
-
-
 def _read_weights(path: Path) -> Any:
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
@@ -58,7 +42,7 @@ def _read_weights(path: Path) -> Any:
             return load_file(str(path))
         except Exception as error:
             raise DpbenchError(f"cannot read {path} as safetensors ({error})") from error
-    return _read_torch(path)
+    return load_torch(path, expected=EXPECTED)
 
 
 def _name_arch(path: Path) -> str | None:

@@ -6,6 +6,7 @@ from abc import abstractmethod
 from pathlib import Path
 
 from dpbench.superb.configs import get_key, write_yaml
+from dpbench.superb.launch import EXPDIR_ENV
 from dpbench.superb.parse import runner_best_value, runner_split_value
 from dpbench.superb.tasks.base import Outcome, RunRequest, Stage, Task, require
 
@@ -70,10 +71,10 @@ class RunnerTask(Task):
             stages.append(Stage(
                 name=f"{prefix}evaluate",
                 argv=["runner", "-m", "evaluate", "-e", str(best), "-t", self.test_split,
-                      "--device", request.device, "-o", f"args.expdir='{eval_dir}'"],
+                      "--device", request.device],
                 requires=[best],
                 fallback=(best, train_dir / f"states-{config['runner']['total_steps']}.ckpt"),
-                env=env,
+                env={**env, EXPDIR_ENV: str(eval_dir)},
             ))
         return stages
 
