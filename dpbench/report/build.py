@@ -19,6 +19,7 @@ from dpbench.report.selection import MEASURED_SOURCE, best_cells, load_records
 from dpbench.report.sparsity_figure import primary_points, sparsity_figure
 from dpbench.report.tables import SuperbTable, build_table, guess_teacher
 from dpbench.report.training_figure import training_figure
+from dpbench.report.uncertainty import add_uncertainty
 
 
 @dataclass
@@ -45,6 +46,7 @@ def build_report(results: Path | None, run_paths: list[Path], out: Path, paper_r
         report.notes.append("table and sparsity figure skipped: no --results store given")
     else:
         cells = best_cells(pd.concat([records, pd.DataFrame(paper_records())]) if paper_rows else records)
+        cells = add_uncertainty(cells)
         teacher = _choose_teacher(cells, runs, teacher, report.notes)
         teachers = {MEASURED_SOURCE: teacher} if teacher else {}
         if paper_rows:

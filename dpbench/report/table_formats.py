@@ -7,7 +7,10 @@ import math
 
 import pandas as pd
 
-from dpbench.report.tables import SCORE_COLUMN, SCORE_TASKS_COLUMN, SuperbTable
+from dpbench.report.tables import (
+    SCORE_COLUMN, SCORE_TASKS_COLUMN, UNCERTAINTY_COLUMNS, UNCERTAINTY_SEPARATOR, SuperbTable,
+)
+from dpbench.report.uncertainty import TIE_MARK
 from dpbench.report.tasks import TASKS, Task, column_key
 
 MISSING = "—"
@@ -26,9 +29,24 @@ def _millions(value: object, scale: float) -> str:
     return f"{scaled:.2f}" if scaled >= 1 else f"{scaled:.3f}"
 
 
+def _metric_cell(row: pd.Series, column: str, metric) -> str:
+    """`value ±std [low, high]`, prefixed by TIE_MARK where the paired bootstrap finds no significant
+    difference from the task's best model."""
+    value = row[column]
+    if _is_missing(value):
+        return MISSING
+    extra = {name: row.get(f"{column}{UNCERTAINTY_SEPARATOR}{name}") for name in UNCERTAINTY_COLUMNS}
+    text = metric.format(value)
+    if not _is_missing(extra["std"]):
+        text += f" ±{metric.format(extra['std'])}"
+    if not _is_missing(extra["ci_low"]) and not _is_missing(extra["ci_high"]):
+        text += f" [{metric.format(extra['ci_low'])}, {metric.format(extra['ci_high'])}]"
+    tied = extra["tied"] in (True,)  # a numpy or Python True; missing cells hold NaN
+    return (TIE_MARK if tied else "") + text
+
+
 def _task_cell(row: pd.Series, task: Task) -> str:
-    values = [(metric, row[column_key(task, metric)]) for metric in task.metrics]
-    shown = [MISSING if _is_missing(value) else metric.format(value) for metric, value in values]
+    shown = [_metric_cell(row, column_key(task, metric), metric) for metric in task.metrics]
     return MISSING if all(s == MISSING for s in shown) else " / ".join(shown)
 
 
