@@ -128,7 +128,7 @@ def _training(runs: list[CompressionRun], out: Path, report: Report, figures: li
         return
     for run in runs:
         if run.train_log is None:
-            report.notes.append(f"training curves of {run.name} skipped: {run.path}/train_log.csv is missing")
+            report.notes.append(f"training curves of {run.name} skipped: its folder {run.path.name} has no train_log.csv")
     report.written += save_figure(training_figure(logged), out, "training")
     figures.append(FigureEntry(
         "Training curves", out / "training.png",
@@ -137,8 +137,9 @@ def _training(runs: list[CompressionRun], out: Path, report: Report, figures: li
 
 
 def _describe_inputs(results: Path | None, run_paths: list[Path], paper_rows: bool) -> list[str]:
-    items = [f"results store {results}"] if results is not None else []
-    items += [f"run folder(s) {path}" for path in run_paths]
+    # names only: the page must not carry the paths of the machine that made it
+    items = [f"results store {results.name}"] if results is not None else []
+    items += [f"run folder(s) {path.name}" for path in run_paths]
     if paper_rows:
         items.append("published DPHuBERT Table 1 rows (marked “(paper)”)")
     return items

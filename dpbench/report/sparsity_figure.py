@@ -8,12 +8,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from dpbench.report.plotting import TEACHER_COLOR, color_for, new_figure
+from dpbench.report.plotting import METHOD_NAMES, TEACHER_COLOR, method_color, new_figure
 from dpbench.report.tasks import TASKS
 
-METHOD_NAMES = {
-    "dphubert": "DPHuBERT", "distilhubert": "DistilHuBERT", "fithubert": "FitHuBERT", "half": "12-Layer Half",
-}
 UNMATCHED = "no run folder"
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 
@@ -39,7 +36,7 @@ def sparsity_figure(points: pd.DataFrame, annotate: bool = True) -> Figure:
     figure = new_figure(3.3 * columns, 2.9 * rows + 0.7)
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
     methods = [m for m in dict.fromkeys(points["method"]) if m != "teacher"]
-    style = {method: (color_for(i), _MARKERS[i % len(_MARKERS)]) for i, method in enumerate(methods)}
+    style = {method: (method_color(method), _MARKERS[i % len(_MARKERS)]) for i, method in enumerate(methods)}
     for axis, task in zip(axes, tasks):
         here = points[points["task"] == task.name]
         teacher = here[here["method"] == "teacher"]
