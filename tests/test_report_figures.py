@@ -126,3 +126,14 @@ def test_final_stage_steps_that_restart_are_placed_after_stage_one(tmp_path: Pat
     (tmp_path / "train_log.csv").write_text(header + "".join(rows))
     log = _read_log(tmp_path / "train_log.csv")
     assert log["step"].tolist() == [1, 2, 3, 4, 5]
+
+
+def test_sparsity_points_carry_their_intervals_as_error_bars(runs):
+    records = load_records(FIXTURE / "results.jsonl")
+    records["ci_low"], records["ci_high"] = records["value"] - 1.0, records["value"] + 2.0
+    points = primary_points(best_cells(records), "tiny-hubert", 2_412_000, methods_by_model(records, runs))
+    figure = sparsity_figure(points)
+    ks = next(axis for axis in figure.axes if axis.get_title(loc="left") == "KS")
+    bars = [c for c in ks.containers if c.__class__.__name__ == "ErrorbarContainer"]
+    segments = [s for bar in bars for s in bar.lines[2][0].get_segments()]
+    assert sorted(round(s[1][1] - s[0][1], 6) for s in segments) == [3.0] * len(segments) and segments

@@ -107,7 +107,8 @@ def _sparsity(cells: pd.DataFrame, records: pd.DataFrame, runs: list[Compression
     figures.append(FigureEntry(
         "Sparsity vs performance", out / "sparsity_vs_metric.png",
         "Primary metric of each task (SF: F1) against the share of the teacher's parameters removed; "
-        "students of one compression method are joined by a line; the star and dotted line are the teacher."))
+        "students of one compression method are joined by a line; the star and dotted line are the teacher; "
+        "bars are 95% bootstrap intervals over test items, where the runs have them."))
 
 
 def _pruning(runs: list[CompressionRun], out: Path, report: Report, figures: list[FigureEntry]) -> None:

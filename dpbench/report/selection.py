@@ -90,6 +90,8 @@ def best_cells(records: pd.DataFrame) -> pd.DataFrame:
              ci_low=("ci_low", "first"), ci_high=("ci_high", "first"), items_paths=("items_path", _all_paths))
         .reset_index()
     )
+    several = per_rate["runs"] > 1  # one run's interval does not describe a mean over seeds
+    per_rate[["ci_low", "ci_high"]] = per_rate[["ci_low", "ci_high"]].astype(float).where(~several)
     chosen = [_best_rate(group, task) for (_, task), group in per_rate.groupby(["model", "task"], sort=False)]
     cells = pd.concat(chosen, ignore_index=True).drop(columns="lr_key")
     cells["higher_is_better"] = [

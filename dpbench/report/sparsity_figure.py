@@ -28,6 +28,18 @@ def primary_points(cells: pd.DataFrame, teacher: str, teacher_params: float, met
     return points
 
 
+def _interval_bars(axis, group: pd.DataFrame, color: str) -> None:
+    """Each point's 95% bootstrap interval over test items, where its record has one."""
+    if "ci_low" not in group.columns:
+        return
+    known = group[group["ci_low"].notna() & group["ci_high"].notna()]
+    if not known.empty:
+        low = (known["value"] - known["ci_low"]).clip(lower=0)
+        high = (known["ci_high"] - known["value"]).clip(lower=0)
+        axis.errorbar(known["sparsity"], known["value"], yerr=[low, high], fmt="none", ecolor=color,
+                      elinewidth=1, capsize=3)
+
+
 def sparsity_figure(points: pd.DataFrame, annotate: bool = True) -> Figure:
     """Metric vs parameter sparsity per task; the teacher is a star at 0% and a dotted level."""
     tasks = [task for task in TASKS if (points.loc[points["method"] != "teacher", "task"] == task.name).any()]
@@ -49,6 +61,7 @@ def sparsity_figure(points: pd.DataFrame, annotate: bool = True) -> Figure:
             color, marker = style[method]
             axis.plot(group["sparsity"], group["value"], color=color, marker=marker, markersize=6, label=method,
                       linestyle="" if method == UNMATCHED else "-", linewidth=1.5)
+            _interval_bars(axis, group, color)
             if annotate:
                 for _, point in group.iterrows():
                     axis.annotate(point["model"], (point["sparsity"], point["value"]), textcoords="offset points",
