@@ -47,3 +47,5 @@ def test_cells_show_intervals_spread_and_ties(tmp_path: Path) -> None:
     std = np.std([far.mean() * 100, other_seed.mean() * 100], ddof=1)
     assert rows["far"].startswith(f"{far_value:.2f} ±{std:.2f} [")  # mean ± std over seeds, then the interval
     assert "95% bootstrap interval" in table.caption
+    latex = table_formats.to_latex(table)
+    assert r"$\approx$" in latex and r"$\pm$" in latex and "≈" not in latex and "±" not in latex

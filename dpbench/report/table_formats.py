@@ -15,7 +15,8 @@ from dpbench.report.tasks import TASKS, Task, column_key
 
 MISSING = "—"
 _LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-                   "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}"}
+                   "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}",
+                   "±": r"$\pm$", TIE_MARK: r"$\approx$"}
 
 
 def _is_missing(value: object) -> bool:
