@@ -46,8 +46,8 @@ def build_report(results: Path | None, run_paths: list[Path], out: Path, paper_r
         report.notes.append("table and sparsity figure skipped: no --results store given")
     else:
         cells = best_cells(pd.concat([records, pd.DataFrame(paper_records())]) if paper_rows else records)
-        cells = add_uncertainty(cells)
         teacher = _choose_teacher(cells, runs, teacher, report.notes)
+        cells = add_uncertainty(cells, teacher)
         teachers = {MEASURED_SOURCE: teacher} if teacher else {}
         if paper_rows:
             teachers[PAPER_SOURCE] = PAPER_TEACHER

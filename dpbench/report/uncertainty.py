@@ -2,8 +2,9 @@
 
 Each cell's interval is its run's bootstrap interval over test items; with several runs (seeds)
 it is recomputed on the per-item means of those runs. On each task's primary metric the best
-measured model is compared with every other measured model by a paired bootstrap over the same
-test items; `tied` marks a cell whose difference from the best is not significant at 95%."""
+measured student (the teacher left out: the question is which compression wins) is compared with
+every other student by a paired bootstrap over the same test items; `tied` marks a cell whose
+difference from that best is not significant at 95%."""
 
 from __future__ import annotations
 
@@ -20,13 +21,14 @@ TIE_MARK = "≈"
 EXPLANATION = (
     "[low, high]: 95% bootstrap interval over test items (resampling s3prl's per-utterance outputs); "
     "± : standard deviation over downstream seeds, when there are several. "
-    f"{TIE_MARK}: not significantly different from the task's best measured model "
-    "(paired bootstrap over the same test items, 95%)."
+    f"{TIE_MARK}: not significantly different from the task's best measured student "
+    "(paired bootstrap over the same test items, 95%; the teacher is not compared)."
 )
 
 
-def add_uncertainty(cells: pd.DataFrame) -> pd.DataFrame:
-    """`cells` (from `best_cells`) with ci_low/ci_high filled for several-run cells and a `tied` column."""
+def add_uncertainty(cells: pd.DataFrame, teacher: str | None = None) -> pd.DataFrame:
+    """`cells` (from `best_cells`) with ci_low/ci_high filled for several-run cells and a `tied` column
+    comparing the students (every model but `teacher`)."""
     cells = cells.copy()
     cells["tied"] = False
     items: dict[int, Items] = {}
@@ -41,7 +43,7 @@ def add_uncertainty(cells: pd.DataFrame) -> pd.DataFrame:
             cells.loc[index, ["ci_low", "ci_high"]] = np.nan
     for (_, task), group in cells.groupby(["source", "task"], sort=False):
         primary = TASK_BY_NAME[task].primary
-        rows = group[(group["metric"] == primary.name) & group.index.isin(list(items))]
+        rows = group[(group["metric"] == primary.name) & group.index.isin(list(items)) & (group["model"] != teacher)]
         if len(rows) < 2:
             continue
         best = rows["value"].idxmax() if primary.higher_is_better else rows["value"].idxmin()
