@@ -129,7 +129,8 @@ def _training(runs: list[CompressionRun], out: Path, report: Report, figures: li
         return
     for run in runs:
         if run.train_log is None:
-            report.notes.append(f"training curves of {run.name} skipped: its folder {run.path.name} has no train_log.csv")
+            report.notes.append(
+                f"training curves of {run.name} skipped: its folder {run.path.name} has no train_log.csv")
     report.written += save_figure(training_figure(logged), out, "training")
     figures.append(FigureEntry(
         "Training curves", out / "training.png",
