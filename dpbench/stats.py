@@ -4,8 +4,11 @@ comparisons of two models on the same items, and the spread over downstream seed
 A metric here is a ratio of sums over test items, `scale * sum(num) / sum(den)`, averaged over
 groups when there are several (ER's session folds: the mean of per-fold ratios). Accuracy is
 (correct, 1) per utterance, an error rate (edits, reference tokens) per utterance, SF's F1 (the
-utterance's F1, 1). Resampling draws test items with replacement within each group, so a
-resample is the same kind of test set as the real one."""
+utterance's F1, 1). The one exception is ASV's equal error rate (`statistic="eer"`): an item is a
+trial, `num` its score and `den` its label (1 same speaker, 0 not), grouped by label, and the EER
+is s3prl's own `compute_eer`. Resampling draws test items with replacement within each group, so a
+resample is the same kind of test set as the real one (for EER: as many target and non-target
+trials as the real list)."""
 
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ class Items:
     den: np.ndarray
     scale: float = 100.0
     groups: tuple[str, ...] = field(default=())
+    statistic: str = "ratio"  # "ratio" (of sums, averaged over groups) or "eer" (scores and labels)
 
     def __post_init__(self) -> None:
         n = len(self.ids)
@@ -43,6 +47,8 @@ class Items:
             raise DpbenchError("no test items: the metric has nothing to resample")
         if len(set(self.ids)) != n:
             raise DpbenchError("test item ids repeat: each item must appear once")
+        if self.statistic not in ("ratio", "eer"):
+            raise DpbenchError(f"unknown statistic {self.statistic!r}: use 'ratio' or 'eer'")
 
     @property
     def value(self) -> float:
@@ -50,12 +56,12 @@ class Items:
 
     def to_json(self) -> dict:
         return {"ids": list(self.ids), "num": self.num.tolist(), "den": self.den.tolist(),
-                "scale": self.scale, "groups": list(self.groups)}
+                "scale": self.scale, "groups": list(self.groups), "statistic": self.statistic}
 
     @classmethod
     def from_json(cls, data: dict) -> Items:
         return cls(tuple(data["ids"]), np.asarray(data["num"], float), np.asarray(data["den"], float),
-                   float(data["scale"]), tuple(data.get("groups", ())))
+                   float(data["scale"]), tuple(data.get("groups", ())), data.get("statistic", "ratio"))
 
     def save(self, path: Path) -> None:
         atomic_write_text(path, json.dumps(self.to_json()) + "\n")
@@ -75,7 +81,7 @@ class Items:
         order = {item: index for index, item in enumerate(self.ids)}
         index = np.array([order[item] for item in other.ids])
         groups = tuple(self.groups[i] for i in index) if self.groups else ()
-        return Items(other.ids, self.num[index], self.den[index], self.scale, groups)
+        return Items(other.ids, self.num[index], self.den[index], self.scale, groups, self.statistic)
 
 
 def mean_items(runs: Sequence[Items]) -> Items:
@@ -83,7 +89,7 @@ def mean_items(runs: Sequence[Items]) -> Items:
     first = runs[0]
     aligned = [run.aligned(first) for run in runs]
     return Items(first.ids, np.mean([a.num for a in aligned], axis=0), np.mean([a.den for a in aligned], axis=0),
-                 first.scale, first.groups)
+                 first.scale, first.groups, first.statistic)
 
 
 def _resample(items: Items, resamples: int, seed: int) -> np.ndarray:
@@ -102,6 +108,10 @@ def _resample(items: Items, resamples: int, seed: int) -> np.ndarray:
 
 def _statistic(items: Items, draws: np.ndarray) -> np.ndarray:
     """The metric on each row of item indices."""
+    if items.statistic == "eer":
+        from s3prl.metric.common import compute_eer  # s3prl's own EER; imported here, it takes seconds
+
+        return np.array([items.scale * compute_eer(items.den[row].astype(int), items.num[row])[0] for row in draws])
     if not items.groups:
         return items.scale * items.num[draws].sum(axis=1) / items.den[draws].sum(axis=1)
     groups = np.asarray(items.groups)  # column j always holds an item of group j's group (see _resample)

@@ -96,3 +96,19 @@ def test_items_round_trip_through_json(tmp_path) -> None:
     assert again.to_json() == items.to_json() and again.value == pytest.approx(30.0)
     with pytest.raises(DpbenchError, match="repeat"):
         Items(("a", "a"), np.ones(2), np.ones(2))
+
+
+def test_eer_items_resample_within_labels_and_use_s3prls_eer() -> None:
+    from s3prl.metric.common import compute_eer
+
+    rng = np.random.default_rng(0)
+    labels = np.array([1] * 60 + [0] * 140)
+    scores = np.where(labels == 1, rng.normal(1.0, 1.0, 200), rng.normal(-1.0, 1.0, 200))
+    items = Items(tuple(f"t{i}" for i in range(200)), scores, labels.astype(float),
+                  groups=tuple(str(label) for label in labels), statistic="eer")
+    assert items.value == pytest.approx(100 * compute_eer(labels, scores)[0])
+    low, high = interval(items, resamples=300)
+    assert low < items.value < high and high - low < 20  # two unit-variance classes 2 apart: EER ~16%
+    separated = Items(items.ids, np.where(labels == 1, 5.0, -5.0) + scores * 0.01, items.den, groups=items.groups,
+                      statistic="eer")
+    assert paired_difference(items, separated, resamples=300).significant

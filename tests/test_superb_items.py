@@ -74,8 +74,25 @@ def test_error_rate_items_reproduce_s3prls_wer_per_and_slot_f1(tmp_path: Path) -
 
 
 def test_tasks_without_per_item_output_get_no_items(tmp_path: Path) -> None:
-    for task in ("ASV", "QbE", "SD"):
+    for task in ("QbE", "SD"):
         assert read_items(task, tmp_path, {}, {}, 10.0) is None
+
+
+def test_asv_trials_of_the_best_checkpoint(tmp_path: Path) -> None:
+    from s3prl.metric.common import compute_eer
+
+    folder = tmp_path / "exp" / "evaluate" / "test_trial"
+    labels, good, bad = [1, 1, 0, 0, 1, 0], [0.9, 0.8, 0.1, 0.3, 0.2, 0.25], [0.1, 0.2, 0.9, 0.8, 0.5, 0.6]
+    for step, scores in (("step_10", bad), ("step_20", good)):
+        eer = compute_eer(labels, scores)[0]
+        _write(folder / step / "result.yaml", [f"EER: {eer!r}"])
+        _write(folder / step / "trial_scores.csv",
+               ["label,enroll,test,score"] + [f"{lab},e{i},t{i},{sc!r}" for i, (lab, sc) in enumerate(zip(labels, scores))])
+    best = 100 * compute_eer(labels, good)[0]
+    items = read_items("ASV", tmp_path, {}, {}, best)
+    assert items.statistic == "eer" and items.value == pytest.approx(best) and items.num.tolist() == good
+    (folder / "step_20" / "trial_scores.csv").unlink()
+    assert read_items("ASV", tmp_path, {}, {}, best) is None  # tested before dpbench kept the scores
 
 
 class _EvaluatedKS(KS):

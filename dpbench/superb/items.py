@@ -8,7 +8,8 @@ ER     `test_<fold>_predict.txt` + `..._truth.txt` per fold       (correct, 1), 
 ASR    problem API `hyp` + `ref` next to `result.yaml`           (word edits, reference words)
 PR     the same files (phone strings)                             (phone edits, reference phones)
 SF     the same files (text with slot tags)                       (s3prl's slot_type_f1 of the utterance, 1)
-ASV    none: SuperbASV scores the trials in memory and writes only EER and minDCF, so no interval
+ASV    `trial_scores.csv` that dpbench's LocalASV task writes next to each checkpoint's result.yaml
+       (s3prl scores trials in memory only)                      (score, label) per trial, EER statistic
 QbE    none: dpbench's MTWV scoring (qbe_score.py) pools all query-document pairs; no interval
 SD     hook: `register("SD", reader)` with a reader returning per-recording (error frames,
        scored frames); until one is registered SD records carry no interval
@@ -21,12 +22,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import csv
+
 import editdistance
 import numpy as np
-from s3prl.metric.slot_filling import slot_type_f1
+import yaml
 
 from dpbench.errors import DpbenchError
 from dpbench.stats import Items
+from dpbench.superb.tasks.asv import TEST_NAME as ASV_TEST_NAME
 from dpbench.superb.tasks.er import ALL_FOLDS
 from dpbench.superb.tasks.sf import TEST_NAME as SF_TEST_NAME
 
@@ -34,6 +38,7 @@ from dpbench.superb.tasks.sf import TEST_NAME as SF_TEST_NAME
 Reader = Callable[[Path, dict, dict, float], Items | None]
 _READERS: dict[str, Reader] = {}
 ITEMS_FILE = "test_items.json"
+TRIAL_SCORES = "trial_scores.csv"  # label,enroll,test,score per ASV test trial (written by problems_asv)
 
 
 def register(task: str, reader: Reader) -> None:
@@ -114,10 +119,29 @@ def _edits(run_dir: Path, config: dict, settings: dict, value: float) -> Items:
 
 
 def _slot_f1(run_dir: Path, config: dict, settings: dict, value: float) -> Items:
+    from s3prl.metric.slot_filling import slot_type_f1  # s3prl's own F1; imported here, it takes seconds
+
     ids, hyps, refs = _hyp_ref(run_dir, SF_TEST_NAME)
     return Items(ids, np.array([slot_type_f1([h], [r]) for h, r in zip(hyps, refs)]), np.ones(len(ids)))
 
 
+def _trials(run_dir: Path, config: dict, settings: dict, value: float) -> Items | None:
+    """The trials of the checkpoint with the lowest test EER: the one SuperbASV reports."""
+    folder = run_dir / "exp" / "evaluate" / ASV_TEST_NAME
+    best = min(folder.glob("*/result.yaml"), default=None,
+               key=lambda path: float(yaml.safe_load(path.read_text(encoding="utf-8"))["EER"]))
+    if best is None:
+        raise DpbenchError(f"{folder} has no step_*/result.yaml: the ASV test stage did not finish; rerun to resume")
+    scores = best.parent / TRIAL_SCORES
+    if not scores.is_file():
+        return None  # a run tested before dpbench kept trial scores
+    with open(scores, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return Items(tuple(f"{i}:{row['enroll']}|{row['test']}" for i, row in enumerate(rows)),
+                 np.array([float(row["score"]) for row in rows]), np.array([float(row["label"]) for row in rows]),
+                 groups=tuple(row["label"] for row in rows), statistic="eer")
+
+
 for _task, _reader in (("KS", _runner_txt), ("SID", _runner_txt), ("IC", _intent), ("ER", _emotion),
-                       ("ASR", _edits), ("PR", _edits), ("SF", _slot_f1)):
+                       ("ASR", _edits), ("PR", _edits), ("SF", _slot_f1), ("ASV", _trials)):
     register(_task, _reader)
