@@ -118,3 +118,28 @@ def test_a_record_carries_its_interval_seed_and_items(tmp_path: Path) -> None:
     assert record["n_items"] == 4 and 0.0 <= record["ci_low"] <= 75.0 <= record["ci_high"] <= 100.0
     assert Path(record["items_path"]).is_file()
     assert ResultsStore(tmp_path / "r.jsonl").records()[0]["ci_high"] == record["ci_high"]
+
+
+def test_seeds_option_runs_each_seed_and_picks_the_rate_by_mean_dev_value(tmp_path: Path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from dpbench.superb import cli
+
+    calls = []
+
+    def fake_run_task(task, options, lr):
+        calls.append((options.seed, lr))
+        dev = {1e-3: 50.0, 1e-4: 60.0}[lr] + (options.seed or 0)
+        return {"task": task.name, "metric": "accuracy", "value": dev, "dev_value": dev, "lr": lr,
+                "wall_time_s": 1.0, "run_dir": str(tmp_path)}
+
+    monkeypatch.setattr(cli, "run_task", fake_run_task)
+    args = ["--task", "KS", "--upstream", "s3prl:fbank", "--data", str(tmp_path), "--lr", "1e-3,1e-4",
+            "--seed", "5", "--seeds", "2", "--results", str(tmp_path / "r.jsonl")]
+    result = CliRunner().invoke(cli.superb_command, args)
+    assert result.exit_code == 0, result.output
+    assert calls == [(5, 1e-3), (6, 1e-3), (5, 1e-4), (6, 1e-4)]
+    assert "lr=0.0001" in result.output
+    calls.clear()
+    assert CliRunner().invoke(cli.superb_command, args[:-6] + ["--results", str(tmp_path / "r.jsonl")]).exit_code == 0
+    assert calls == [(None, 1e-3), (None, 1e-4)]  # no --seed: s3prl's own default seed
