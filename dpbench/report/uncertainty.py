@@ -57,7 +57,12 @@ def add_uncertainty(cells: pd.DataFrame, teacher: str | None = None) -> pd.DataF
 
 
 def _load(paths: tuple[str, ...]) -> Items | None:
-    """The per-item means of the runs' item files, or None when any is missing."""
+    """The per-item means of the runs' item files, or None when any is missing. Averaging per item
+    gives the mean metric for ratios, not for an EER (averaged trial scores make a fused system), so
+    several EER runs get none."""
     if not paths or not all(Path(path).is_file() for path in paths):
         return None
-    return mean_items([Items.load(Path(path)) for path in paths])
+    runs = [Items.load(Path(path)) for path in paths]
+    if len(runs) > 1 and runs[0].statistic != "ratio":
+        return None
+    return mean_items(runs)
