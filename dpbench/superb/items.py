@@ -10,7 +10,9 @@ PR     the same files (phone strings)                             (phone edits, 
 SF     the same files (text with slot tags)                       (s3prl's slot_type_f1 of the utterance, 1)
 ASV    `trial_scores.csv` that dpbench's LocalASV task writes next to each checkpoint's result.yaml
        (s3prl scores trials in memory only)                      (score, label) per trial, EER statistic
-QbE    none: dpbench's MTWV scoring (qbe_score.py) pools all query-document pairs; no interval
+QbE    none yet: s3prl's `benchmark.stdlist.xml` scores every query-document pair, but MTWV maximises over
+       thresholds a sum over all pairs (a full rescoring per resample), and with the official scorer
+       dpbench's own MTWV is not the reported value
 SD     hook: `register("SD", reader)` with a reader returning per-recording (error frames,
        scored frames); until one is registered SD records carry no interval
 
