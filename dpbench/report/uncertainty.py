@@ -20,7 +20,7 @@ from dpbench.stats import Items, interval, mean_items, paired_difference
 TIE_MARK = "≈"
 EXPLANATION = (
     "[low, high]: 95% bootstrap interval over test items (resampling s3prl's per-utterance outputs); "
-    "± : standard deviation over downstream seeds, when there are several. "
+    "±: standard deviation over downstream seeds, when there are several. "
     f"{TIE_MARK}: not significantly different from the task's best measured student "
     "(paired bootstrap over the same test items, 95%; the teacher is not compared)."
 )
