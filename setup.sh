@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 need_apt=()
-for pkg in espeak-ng sox libsox-dev libsox-fmt-all ffmpeg; do
+for pkg in espeak-ng sox libsox-dev libsox-fmt-all ffmpeg chromium; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 for pkg in slurm-wlm munge; do  # the one-node Slurm cluster that tests/test_slurm_plan.py starts

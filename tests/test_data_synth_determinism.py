@@ -11,6 +11,9 @@ from click.testing import CliRunner
 
 from dpbench.data.cli import data_group
 from dpbench.data.synth import synthesize
+from dpbench.data.synth.corpus import render_all
+from dpbench.data.synth.render import Channel, SpeechJob, render
+from dpbench.data.synth.voices import ALL_ACCENTS, VARIANTS, Voice
 from dpbench.data.synth.speech_commands import hash_percentile
 from dpbench.errors import DpbenchError
 
@@ -73,3 +76,40 @@ def test_speech_commands_dev_speakers_hash_into_s3prl_dev_range(tiny_corpus: Pat
     percentiles = [hash_percentile(p.name.split("_nohash_")[0]) for p in words]
     assert any(p < 10 for p in percentiles) and any(p >= 20 for p in percentiles)
     assert not any(10 <= p < 20 for p in percentiles)  # nothing is thrown away by s3prl
+
+
+def _variant_jobs() -> list[SpeechJob]:
+    """One short utterance per espeak-ng voice variant dpbench draws (f2, f3 and f5 add breath noise
+    from espeak's random generator), each accent used in turn."""
+    variants = [(gender, variant) for gender, names in VARIANTS.items() for variant in names]
+    return [
+        SpeechJob(relpath=f"{variant}.flac", text="the old man walked across the bridge",
+                  voice=Voice(ALL_ACCENTS[i % len(ALL_ACCENTS)], variant, gender, pitch=50, rate=170, amplitude=100),
+                  channel=Channel(snr_db=30.0, noise_color="pink"), seed=i)
+        for i, (gender, variant) in enumerate(variants)
+    ]
+
+
+def _fresh_home(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
+    """A HOME espeak-ng's audio library has never seen (a new machine or container), with nothing
+    pointing it at an existing runtime folder."""
+    path.mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(path))
+    for name in ("XDG_RUNTIME_DIR", "PULSE_RUNTIME_PATH", "PULSE_SERVER"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_every_voice_variant_renders_the_same_in_any_process_and_home(tmp_path: Path, monkeypatch) -> None:
+    jobs = _variant_jobs()
+    tasks = [("out", job) for job in jobs]
+    _fresh_home(monkeypatch, tmp_path / "home-one")
+    render_all(tmp_path / "one-worker", tasks, workers=1)
+    _fresh_home(monkeypatch, tmp_path / "home-two")
+    render_all(tmp_path / "two-workers", tasks, workers=2)
+    for index, job in enumerate(jobs):  # worst case: every file is its process's first, in a new HOME
+        _fresh_home(monkeypatch, tmp_path / f"home-{index}")
+        render(job, tmp_path / "each-alone" / "out")
+    reference = digests(tmp_path / "one-worker")
+    assert len(reference) == len(jobs) == 13
+    assert digests(tmp_path / "two-workers") == reference
+    assert digests(tmp_path / "each-alone") == reference

@@ -8,13 +8,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from matplotlib.colors import to_hex
 
 from dpbench.errors import DpbenchError
+from dpbench.report.plotting import METHOD_NAMES, method_color, plural
 from dpbench.report.pruning_figure import pruning_figure
 from dpbench.report.runs import load_runs, methods_by_model
 from dpbench.report.selection import best_cells, load_records
 from dpbench.report.sparsity_figure import primary_points, sparsity_figure
-from dpbench.report.training_figure import training_figure
+from dpbench.report.training_figure import training_figure, with_gaps
 
 FIXTURE = Path(__file__).parent / "fixtures" / "report"
 
@@ -61,13 +63,47 @@ def test_sparsity_points_relative_to_the_teacher(runs):
     assert np.allclose(sorted(dphubert_line.get_ydata()), [92.3, 93.5])
 
 
-def test_training_figure_has_a_row_per_logged_run_and_says_what_is_missing(runs):
+def test_training_figure_has_a_row_per_logged_run_and_no_empty_panels(runs):
     figure = training_figure(runs)
     assert len(figure.subfigs) == 2
-    texts = [text.get_text() for axis in figure.axes for text in axis.texts]
-    assert "no pruning stage (distilhubert)" in texts
+    rows = {sub._suptitle.get_text().split("  ")[0]: sub for sub in figure.subfigs}
+    distil, dphubert = rows["DistilHuBERT"], rows["DPHuBERT-75"]
+    assert "no pruning stage" in distil._suptitle.get_text()
+    assert len(distil.axes) == 1 and len(dphubert.axes) == 3  # the baseline gets its loss panel only
     labels = [line.get_label() for axis in figure.axes for line in axis.get_lines()]
     assert {"distillation loss", "expected", "λ1", "λ2"} <= set(labels)
+
+
+def test_one_colour_per_method_in_every_figure(runs):
+    records = load_records(FIXTURE / "results.jsonl")
+    points = primary_points(best_cells(records), "tiny-hubert", 2_412_000, methods_by_model(records, runs))
+    sparsity = sparsity_figure(points)
+    in_sparsity = {h.get_label(): to_hex(h.get_color()) for h in sparsity.legends[0].legend_handles}
+    pruning = pruning_figure(runs)
+    in_pruning = {text.get_text().split(" (")[0]: to_hex(handle.get_facecolor())
+                  for text, handle in zip(pruning.legends[0].get_texts(), pruning.legends[0].legend_handles)
+                  if hasattr(handle, "get_facecolor")}
+    training = training_figure(runs)
+    in_training = {s._suptitle.get_text().split("  ")[0]: to_hex(s._suptitle.get_color()) for s in training.subfigs}
+    for run in runs:
+        method = METHOD_NAMES[run.method]
+        assert in_pruning[run.name] == in_sparsity[method] == method_color(run.method)
+        if run.name in in_training:
+            assert in_training[run.name] == method_color(run.method)
+    assert len({method_color(m) for m in METHOD_NAMES}) == len(METHOD_NAMES)
+
+
+def test_plurals_in_legends(runs):
+    texts = [text.get_text() for text in pruning_figure(runs).legends[0].get_texts()]
+    assert any(text.endswith(", 2 layers)") for text in texts)
+    assert plural(1, "layer") == "1 layer" and plural(0, "layer") == "0 layers" and plural(5, "head") == "5 heads"
+
+
+def test_curves_break_across_missing_steps():
+    steps, values = with_gaps(np.array([0, 10, 20, 30, 200, 210, 220]), np.arange(7.0))
+    assert np.isnan(steps[4]) and np.isnan(values[4]) and len(steps) == 8  # a break between 30 and 200
+    steps, _ = with_gaps(np.array([0, 10, 20, 30, 40]), np.arange(5.0))
+    assert not np.isnan(steps).any()
 
 
 def test_bad_run_folders_raise_naming_the_file(tmp_path):
@@ -90,3 +126,14 @@ def test_final_stage_steps_that_restart_are_placed_after_stage_one(tmp_path: Pat
     (tmp_path / "train_log.csv").write_text(header + "".join(rows))
     log = _read_log(tmp_path / "train_log.csv")
     assert log["step"].tolist() == [1, 2, 3, 4, 5]
+
+
+def test_sparsity_points_carry_their_intervals_as_error_bars(runs):
+    records = load_records(FIXTURE / "results.jsonl")
+    records["ci_low"], records["ci_high"] = records["value"] - 1.0, records["value"] + 2.0
+    points = primary_points(best_cells(records), "tiny-hubert", 2_412_000, methods_by_model(records, runs))
+    figure = sparsity_figure(points)
+    ks = next(axis for axis in figure.axes if axis.get_title(loc="left") == "KS")
+    bars = [c for c in ks.containers if c.__class__.__name__ == "ErrorbarContainer"]
+    segments = [s for bar in bars for s in bar.lines[2][0].get_segments()]
+    assert sorted(round(s[1][1] - s[0][1], 6) for s in segments) == [3.0] * len(segments) and segments

@@ -149,6 +149,9 @@ def test_asv_end_to_end_on_tiny_corpus(tiny_corpus: Path, tmp_path: Path) -> Non
     assert 0.0 <= record["value"] <= 100.0 and record["dev_value"] == record["value"]
     assert set(record["details"]) == {"step_10", "step_20"}
     assert min(record["details"].values()) == pytest.approx(record["value"])
+    # every trial's score was kept, and the EER's interval resamples them (read_items checked the EER matches)
+    assert record["n_items"] == len(read_trials(tiny_corpus / "voxceleb1"))
+    assert record["ci_low"] <= record["value"] <= record["ci_high"]
     exp = Path(record["run_dir"]) / "exp"
     assert (exp / "evaluate" / "test_trial" / "best_result.yaml").is_file()
     assert len(pd.read_csv(exp / "test_trial.csv")) == len(read_trials(tiny_corpus / "voxceleb1"))

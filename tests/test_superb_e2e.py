@@ -45,6 +45,12 @@ def superb(task: str, corpus: Path, ckpt: Path, configs: Path, tmp_path: Path, *
     return ResultsStore(tmp_path / "results.jsonl").records()
 
 
+def assert_interval(record: dict) -> None:
+    """The record's 95% interval comes from s3prl's per-utterance outputs and brackets its value."""
+    assert record["n_items"] > 0 and Path(record["items_path"]).is_file()
+    assert record["ci_low"] <= record["value"] + 1e-9 and record["value"] <= record["ci_high"] + 1e-9
+
+
 @pytest.mark.slow
 def test_ks_runs_resumes_and_records(tiny_corpus, tiny_ckpt, quick_configs, tmp_path):
     records = superb("KS", tiny_corpus, tiny_ckpt, quick_configs, tmp_path)
@@ -57,6 +63,7 @@ def test_ks_runs_resumes_and_records(tiny_corpus, tiny_ckpt, quick_configs, tmp_
     assert record["macs"] > 0
     assert (run_dir / "train" / "dev-best.ckpt").is_file()
     assert "test at step 0:" in (run_dir / "evaluate" / "log.log").read_text()
+    assert_interval(record)
 
     # An interruption after training: only the evaluation runs again, with the same dev-best checkpoint.
     train_log_size = (run_dir / "train.log").stat().st_size
@@ -81,6 +88,7 @@ def test_pr_through_s3prl_problem(tiny_corpus, tiny_ckpt, quick_configs, tmp_pat
     run_dir = Path(record["run_dir"])
     result = yaml.safe_load((run_dir / "exp/evaluate/valid_best/test-clean/result.yaml").read_text())
     assert record["value"] == pytest.approx(100 * result["per"])
+    assert_interval(record)
 
 
 @pytest.mark.slow
@@ -91,6 +99,7 @@ def test_other_tasks_run_through_s3prl(task, metric, tiny_corpus, tiny_ckpt, qui
     value = records[0]["value"]
     assert value >= 0.0 and (metric == "wer" or value <= 100.0)
     assert Path(records[0]["run_dir"], "result.json").is_file()
+    assert_interval(records[0])
 
 
 @pytest.mark.slow
@@ -103,3 +112,4 @@ def test_er_averages_the_requested_folds(tiny_corpus, tiny_ckpt, quick_configs, 
     assert record["value"] == pytest.approx(sum(record["details"].values()) / 2)
     for fold in ("fold1", "fold2"):
         assert "test at step" in (Path(record["run_dir"]) / fold / "evaluate" / "log.log").read_text()
+    assert_interval(record)

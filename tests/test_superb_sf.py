@@ -180,3 +180,6 @@ def test_sf_runs_through_s3prl_and_records_f1_and_cer(corpus: Path, tmp_path: Pa
     assert records["cer"]["value"] == pytest.approx(100 * result["slot_value_cer"])
     assert (records["f1"]["higher_is_better"], records["cer"]["higher_is_better"]) == (True, False)
     assert records["f1"]["steps"] == STEPS and 0.0 <= records["f1"]["value"] <= 100.0
+    f1 = records["f1"]
+    assert f1["n_items"] > 0 and f1["ci_low"] <= f1["value"] <= f1["ci_high"]
+    assert records["cer"]["ci_low"] is None  # the slot-value CER pools characters: no per-item interval

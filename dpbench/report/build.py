@@ -19,6 +19,7 @@ from dpbench.report.selection import MEASURED_SOURCE, best_cells, load_records
 from dpbench.report.sparsity_figure import primary_points, sparsity_figure
 from dpbench.report.tables import SuperbTable, build_table, guess_teacher
 from dpbench.report.training_figure import training_figure
+from dpbench.report.uncertainty import add_uncertainty
 
 
 @dataclass
@@ -50,6 +51,7 @@ def build_report(results: Path | None, run_paths: list[Path], out: Path, paper_r
     else:
         cells = best_cells(pd.concat([records, pd.DataFrame(paper_records())]) if paper_rows else records)
         teacher = _choose_teacher(cells, runs, teacher, report.notes)
+        cells = add_uncertainty(cells, teacher)
         teachers = {MEASURED_SOURCE: teacher} if teacher else {}
         if paper_rows:
             teachers[PAPER_SOURCE] = PAPER_TEACHER
@@ -109,7 +111,8 @@ def _sparsity(cells: pd.DataFrame, records: pd.DataFrame, runs: list[Compression
     figures.append(FigureEntry(
         "Sparsity vs performance", out / "sparsity_vs_metric.png",
         "Primary metric of each task (SF: F1) against the share of the teacher's parameters removed; "
-        "students of one compression method are joined by a line; the star and dotted line are the teacher."))
+        "students of one compression method are joined by a line; the star and dotted line are the teacher; "
+        "bars are 95% bootstrap intervals over test items, where the runs have them."))
 
 
 def _pruning(runs: list[CompressionRun], out: Path, report: Report, figures: list[FigureEntry]) -> None:
@@ -130,7 +133,8 @@ def _training(runs: list[CompressionRun], out: Path, report: Report, figures: li
         return
     for run in runs:
         if run.train_log is None:
-            report.notes.append(f"training curves of {run.name} skipped: {run.path}/train_log.csv is missing")
+            report.notes.append(
+                f"training curves of {run.name} skipped: its folder {run.path.name} has no train_log.csv")
     report.written += save_figure(training_figure(logged), out, "training")
     figures.append(FigureEntry(
         "Training curves", out / "training.png",
@@ -139,8 +143,9 @@ def _training(runs: list[CompressionRun], out: Path, report: Report, figures: li
 
 
 def _describe_inputs(results: Path | None, run_paths: list[Path], paper_rows: bool) -> list[str]:
-    items = [f"results store {results}"] if results is not None else []
-    items += [f"run folder(s) {path}" for path in run_paths]
+    # names only: the page must not carry the paths of the machine that made it
+    items = [f"results store {results.name}"] if results is not None else []
+    items += [f"run folder(s) {path.name}" for path in run_paths]
     if paper_rows:
         items.append("published DPHuBERT Table 1 rows (marked “(paper)”)")
     return items

@@ -8,13 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _STYLE = """
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1200px;
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1240px;
        color: #222; line-height: 1.45; padding: 0 1rem; }
 h1 { font-size: 1.6rem; margin-bottom: 0.2rem; } h2 { font-size: 1.2rem; margin-top: 2.2rem; }
 .inputs, .notes, figcaption, caption { color: #555; font-size: 0.88rem; }
-table { border-collapse: collapse; font-size: 0.82rem; margin: 1rem 0; }
+table { border-collapse: collapse; font-size: 0.78rem; margin: 1rem 0; width: 100%; }
 caption { caption-side: bottom; text-align: left; padding-top: 0.6rem; }
-th, td { padding: 0.3rem 0.55rem; border-bottom: 1px solid #e3e3e3; text-align: right; white-space: nowrap; }
+th, td { padding: 0.3rem 0.35rem; border-bottom: 1px solid #e3e3e3; text-align: right; white-space: nowrap; }
+th, td:first-child { white-space: normal; } th { vertical-align: bottom; }
+td .ci { color: #777; font-size: 0.85em; white-space: normal; }
 th:first-child, td:first-child { text-align: left; }
 thead th { border-bottom: 2px solid #444; }
 tr.paper td { color: #777; font-style: italic; background: #fafafa; }

@@ -1,4 +1,5 @@
-"""Shared figure helpers: headless Figure objects, a colour per model, atomic PNG+SVG output."""
+"""Shared figure helpers: headless Figure objects, one colour per compression method (the same in
+every figure), atomic PNG+SVG output."""
 
 from __future__ import annotations
 
@@ -20,8 +21,31 @@ def new_figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def color_for(index: int) -> str:
-    return PALETTE[index % len(PALETTE)]
+METHOD_NAMES = {
+    "dphubert": "DPHuBERT", "distilhubert": "DistilHuBERT", "fithubert": "FitHuBERT", "half": "12-Layer Half",
+}
+# One colour per method, keyed by display name, in every figure; unknown methods take the rest in turn.
+METHOD_COLORS = {"DPHuBERT": PALETTE[0], "DistilHuBERT": PALETTE[1], "FitHuBERT": PALETTE[2],
+                 "12-Layer Half": PALETTE[3]}
+_SPARE_COLORS = PALETTE[len(METHOD_COLORS):]
+
+
+def method_label(method: str) -> str:
+    """A method's display name ("dphubert" -> "DPHuBERT"); other names are kept."""
+    return METHOD_NAMES.get(method, method)
+
+
+def method_color(method: str) -> str:
+    """The colour of a method (key or display name) in every figure; the same name always gets the same one."""
+    label = method_label(method)
+    if label in METHOD_COLORS:
+        return METHOD_COLORS[label]
+    return _SPARE_COLORS[sum(label.encode()) % len(_SPARE_COLORS)]
+
+
+def plural(count: int, noun: str) -> str:
+    """ "1 layer", "5 layers"."""
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def save_figure(figure: Figure, out_dir: Path, stem: str) -> list[Path]:

@@ -75,10 +75,12 @@ def validate_records(frame: pd.DataFrame, origin: Path) -> None:
 def best_cells(records: pd.DataFrame) -> pd.DataFrame:
     """One row per (model, task, metric) by the selection rule, with the model's params/MACs.
 
-    Columns: model, source, task, metric, value, higher_is_better, lr, runs, params, macs."""
+    Columns: model, source, task, metric, value, higher_is_better, lr, runs, std (over the runs at
+    that rate: downstream seeds), ci_low, ci_high (a single run's bootstrap interval), items_paths
+    (the runs' per-item files, all present, else empty), params, macs."""
     frame = records.copy()
     frame["model"] = frame.get("model", frame["upstream"]).fillna(frame["upstream"])
-    for column in ("lr", "params", "macs", "source"):
+    for column in ("lr", "params", "macs", "source", "ci_low", "ci_high", "items_path"):
         if column not in frame.columns:
             frame[column] = None
     frame["source"] = frame["source"].fillna(MEASURED_SOURCE)
@@ -87,9 +89,12 @@ def best_cells(records: pd.DataFrame) -> pd.DataFrame:
     frame["lr_key"] = frame["lr"].map(repr)
     per_rate = (
         frame.groupby(["model", "task", "metric", "lr_key"], sort=False)
-        .agg(value=("value", "mean"), runs=("value", "size"), lr=("lr", "first"))
+        .agg(value=("value", "mean"), runs=("value", "size"), lr=("lr", "first"), std=("value", "std"),
+             ci_low=("ci_low", "first"), ci_high=("ci_high", "first"), items_paths=("items_path", _all_paths))
         .reset_index()
     )
+    several = per_rate["runs"] > 1  # one run's interval does not describe a mean over seeds
+    per_rate[["ci_low", "ci_high"]] = per_rate[["ci_low", "ci_high"]].astype(float).where(~several)
     chosen = [_best_rate(group, task) for (_, task), group in per_rate.groupby(["model", "task"], sort=False)]
     cells = pd.concat(chosen, ignore_index=True).drop(columns="lr_key")
     cells["higher_is_better"] = [
@@ -99,6 +104,11 @@ def best_cells(records: pd.DataFrame) -> pd.DataFrame:
         source=("source", "first"), params=("params", "first"), macs=("macs", "first")
     )
     return cells.join(models, on="model")
+
+
+def _all_paths(paths: pd.Series) -> tuple[str, ...]:
+    """Every run's per-item file, or none when one run lacks it (no interval can pool them)."""
+    return tuple(paths) if paths.notna().all() else ()
 
 
 def _best_rate(group: pd.DataFrame, task_name: str) -> pd.DataFrame:

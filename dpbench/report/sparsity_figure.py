@@ -8,12 +8,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from dpbench.report.plotting import TEACHER_COLOR, color_for, new_figure
+from dpbench.report.plotting import METHOD_NAMES, TEACHER_COLOR, method_color, new_figure
 from dpbench.report.tasks import TASKS
 
-METHOD_NAMES = {
-    "dphubert": "DPHuBERT", "distilhubert": "DistilHuBERT", "fithubert": "FitHuBERT", "half": "12-Layer Half",
-}
 UNMATCHED = "no run folder"
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 
@@ -31,6 +28,18 @@ def primary_points(cells: pd.DataFrame, teacher: str, teacher_params: float, met
     return points
 
 
+def _interval_bars(axis, group: pd.DataFrame, color: str) -> None:
+    """Each point's 95% bootstrap interval over test items, where its record has one."""
+    if "ci_low" not in group.columns:
+        return
+    known = group[group["ci_low"].notna() & group["ci_high"].notna()]
+    if not known.empty:
+        low = (known["value"] - known["ci_low"]).clip(lower=0)
+        high = (known["ci_high"] - known["value"]).clip(lower=0)
+        axis.errorbar(known["sparsity"], known["value"], yerr=[low, high], fmt="none", ecolor=color,
+                      elinewidth=1, capsize=3)
+
+
 def sparsity_figure(points: pd.DataFrame, annotate: bool = True) -> Figure:
     """Metric vs parameter sparsity per task; the teacher is a star at 0% and a dotted level."""
     tasks = [task for task in TASKS if (points.loc[points["method"] != "teacher", "task"] == task.name).any()]
@@ -39,7 +48,7 @@ def sparsity_figure(points: pd.DataFrame, annotate: bool = True) -> Figure:
     figure = new_figure(3.3 * columns, 2.9 * rows + 0.7)
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
     methods = [m for m in dict.fromkeys(points["method"]) if m != "teacher"]
-    style = {method: (color_for(i), _MARKERS[i % len(_MARKERS)]) for i, method in enumerate(methods)}
+    style = {method: (method_color(method), _MARKERS[i % len(_MARKERS)]) for i, method in enumerate(methods)}
     for axis, task in zip(axes, tasks):
         here = points[points["task"] == task.name]
         teacher = here[here["method"] == "teacher"]
@@ -52,6 +61,7 @@ def sparsity_figure(points: pd.DataFrame, annotate: bool = True) -> Figure:
             color, marker = style[method]
             axis.plot(group["sparsity"], group["value"], color=color, marker=marker, markersize=6, label=method,
                       linestyle="" if method == UNMATCHED else "-", linewidth=1.5)
+            _interval_bars(axis, group, color)
             if annotate:
                 for _, point in group.iterrows():
                     axis.annotate(point["model"], (point["sparsity"], point["value"]), textcoords="offset points",

@@ -7,12 +7,16 @@ import math
 
 import pandas as pd
 
-from dpbench.report.tables import SCORE_COLUMN, SCORE_TASKS_COLUMN, SuperbTable
+from dpbench.report.tables import (
+    SCORE_COLUMN, SCORE_TASKS_COLUMN, UNCERTAINTY_COLUMNS, UNCERTAINTY_SEPARATOR, SuperbTable,
+)
+from dpbench.report.uncertainty import TIE_MARK
 from dpbench.report.tasks import TASKS, Task, column_key
 
 MISSING = "—"
 _LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-                   "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}"}
+                   "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}",
+                   "±": r"$\pm$", TIE_MARK: r"$\approx$"}
 
 
 def _is_missing(value: object) -> bool:
@@ -26,10 +30,29 @@ def _millions(value: object, scale: float) -> str:
     return f"{scaled:.2f}" if scaled >= 1 else f"{scaled:.3f}"
 
 
+def _metric_parts(row: pd.Series, column: str, metric) -> tuple[str, str]:
+    """(`[≈]value[ ±std]`, `[low, high]` or ""): TIE_MARK where the paired bootstrap finds no significant
+    difference from the task's best model, ±std over seeds, the 95% interval over test items."""
+    value = row[column]
+    if _is_missing(value):
+        return MISSING, ""
+    extra = {name: row.get(f"{column}{UNCERTAINTY_SEPARATOR}{name}") for name in UNCERTAINTY_COLUMNS}
+    tied = extra["tied"] in (True,)  # a numpy or Python True; missing cells hold NaN
+    text = (TIE_MARK if tied else "") + metric.format(value)
+    if not _is_missing(extra["std"]):
+        text += f" ±{metric.format(extra['std'])}"
+    if _is_missing(extra["ci_low"]) or _is_missing(extra["ci_high"]):
+        return text, ""
+    return text, f"[{metric.format(extra['ci_low'])}, {metric.format(extra['ci_high'])}]"
+
+
+def _task_parts(row: pd.Series, task: Task) -> list[tuple[str, str]]:
+    parts = [_metric_parts(row, column_key(task, metric), metric) for metric in task.metrics]
+    return [(MISSING, "")] if all(main == MISSING for main, _ in parts) else parts
+
+
 def _task_cell(row: pd.Series, task: Task) -> str:
-    values = [(metric, row[column_key(task, metric)]) for metric in task.metrics]
-    shown = [MISSING if _is_missing(value) else metric.format(value) for metric, value in values]
-    return MISSING if all(s == MISSING for s in shown) else " / ".join(shown)
+    return " / ".join(f"{main} {interval}".strip() for main, interval in _task_parts(row, task))
 
 
 def _score_cell(row: pd.Series) -> str:
@@ -102,12 +125,19 @@ def to_latex(table: SuperbTable) -> str:
 
 
 def to_html(table: SuperbTable) -> str:
-    """An HTML <table> with the caption; paper rows get the class "paper"."""
+    """An HTML <table> with the caption; paper rows get the class "paper"; a cell's interval goes
+    on a second, smaller line (class "ci") so the table stays narrow."""
     head = "".join(f"<th>{html.escape(h)}</th>" for h in _headers("↑", "↓"))
     rows = []
-    for (source, cells) in zip(table.frame["source"], display_rows(table)):
-        tds = "".join(f"<td>{html.escape(c)}</td>" for c in cells)
-        rows.append(f'<tr class="{html.escape(source)}">{tds}</tr>')
+    for (model, row), cells in zip(table.frame.iterrows(), display_rows(table)):
+        tds = [f"<td>{html.escape(c)}</td>" for c in cells[:3]]
+        for task in TASKS:
+            parts = _task_parts(row, task)
+            main = " / ".join(html.escape(m) for m, _ in parts)
+            intervals = " / ".join(html.escape(i.replace(" ", "\u00a0")) for _, i in parts if i)  # wrap at "/" only
+            tds.append(f"<td>{main}" + (f'<br><span class="ci">{intervals}</span>' if intervals else "") + "</td>")
+        tds.append(f"<td>{html.escape(cells[-1])}</td>")
+        rows.append(f'<tr class="{html.escape(row["source"])}">{"".join(tds)}</tr>')
     return (
         f"<table><caption>{html.escape(table.caption)}</caption>"
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"

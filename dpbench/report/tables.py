@@ -19,8 +19,11 @@ from dpbench.errors import DpbenchError
 from dpbench.report.paper import PAPER_SOURCE
 from dpbench.report.selection import MEASURED_SOURCE, SELECTION_RULE, best_cells
 from dpbench.report.tasks import TASKS, column_key
+from dpbench.report.uncertainty import EXPLANATION
 
 MIN_AGGREGATE_TASKS = 3
+UNCERTAINTY_COLUMNS = ("ci_low", "ci_high", "std", "tied")  # per cell, as columns "<task>_<metric>__<name>"
+UNCERTAINTY_SEPARATOR = "__"
 SCORE_COLUMN = "relative_score"
 SCORE_TASKS_COLUMN = "relative_score_tasks"
 
@@ -51,6 +54,8 @@ class SuperbTable:
             f"SF averages F1 and CER; shown with ≥{MIN_AGGREGATE_TASKS} shared tasks, "
             "their number in brackets."
         )
+        if self.frame.filter(like=f"{UNCERTAINTY_SEPARATOR}ci_low").notna().any().any():
+            parts.append(EXPLANATION)
         return " ".join(parts)
 
 
@@ -92,6 +97,10 @@ def build_table(cells: pd.DataFrame, teachers: dict[str, str]) -> SuperbTable:
     columns = [column_key(task, metric) for task in TASKS for metric in task.metrics]
     values = cells.assign(column=[f"{t}_{m}" for t, m in zip(cells["task"], cells["metric"])])
     wide = values.pivot(index="model", columns="column", values="value").reindex(columns=columns)
+    for extra in UNCERTAINTY_COLUMNS:
+        if extra in values.columns:
+            spread = values.pivot(index="model", columns="column", values=extra).reindex(columns=columns)
+            wide = wide.join(spread.add_suffix(f"{UNCERTAINTY_SEPARATOR}{extra}"))
     info = cells.groupby("model", sort=False)[["source", "params", "macs"]].first()
     frame = info.join(wide)
     frame[SCORE_COLUMN] = np.nan

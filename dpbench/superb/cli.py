@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import signal
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -74,10 +75,16 @@ def check_upstream(spec: UpstreamSpec) -> None:
 @click.option("--folds", "folds_text", default=None,
               help="ER: IEMOCAP session folds to average, 'all' or e.g. 1,2 [default: the config's: "
                    "all five at paper scale, fold 1 at cpu scale]")
+@click.option("--seed", type=int, default=None,
+              help="downstream training seed (run folder lr<lr>-seed<N>) [default: s3prl's own]")
+@click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True,
+              help="train K times, with seeds --seed, --seed+1, ... (--seed defaults to 0 then); "
+                   "the report shows mean ± std over them")
 @click.option("--quiet", is_flag=True, help="keep s3prl's output in the run folder's logs only")
 @trust_option
 def superb_command(task_name: str, upstream: str, data_root: Path, scale: str, device: str, lr_text: str | None,
-                   out_root: Path, store: Path, config_dir: Path, folds_text: str | None, quiet: bool) -> None:
+                   out_root: Path, store: Path, config_dir: Path, folds_text: str | None, seed: int | None,
+                   seeds: int, quiet: bool) -> None:
     """Train and test SUPERB downstream tasks; rerunning the same command resumes an interrupted run."""
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     names = SUITE if task_name.lower() == "all" else (task_name,)
@@ -91,10 +98,11 @@ def superb_command(task_name: str, upstream: str, data_root: Path, scale: str, d
     check_upstream(spec)
     options = RunOptions(spec, data_root, out_root.resolve(), device, scale, store.resolve(),
                          config_dir, quiet, folds)
+    seed_list = [None] if seed is None and seeds == 1 else [(seed or 0) + offset for offset in range(seeds)]
     failures = []
     for name in names:
         try:
-            record = run_lrs(name, options, lr_text)
+            record = run_lrs(name, options, lr_text, seed_list)
         except DpbenchError as error:
             if len(names) == 1:
                 raise
@@ -112,10 +120,13 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def run_lrs(name: str, options: RunOptions, lr_text: str | None) -> dict:
-    """Run one task at each requested learning rate; return the record whose dev value is best."""
+def run_lrs(name: str, options: RunOptions, lr_text: str | None, seeds: list[int | None] | None = None) -> dict:
+    """Run one task at each requested learning rate and seed; return a record of the learning rate
+    whose dev value, averaged over seeds, is best."""
     task = get_task(name)
     _, settings = load_config(task.stem, options.scale, options.config_dir)
-    records = [run_task(task, options, lr) for lr in parse_lrs(lr_text, settings.get("lr_sweep", []))]
+    by_lr = [[run_task(task, replace(options, seed=seed), lr) for seed in (seeds if task.trains and seeds else [None])]
+             for lr in parse_lrs(lr_text, settings.get("lr_sweep", []))]
     pick = max if task.higher_is_better else min
-    return pick(records, key=lambda record: record["dev_value"])
+    best = pick(by_lr, key=lambda records: sum(r["dev_value"] for r in records) / len(records))
+    return best[0]

@@ -15,10 +15,13 @@ from filelock import FileLock, Timeout
 
 from dpbench.errors import DpbenchError
 from dpbench.io_utils import atomic_write_json, make_dirs
-from dpbench.results import RecordFolder, ResultsStore, open_store
+from dpbench.results import OPTIONAL_RECORD_FIELDS, RECORD_FIELDS, RecordFolder, ResultsStore, open_store
+from dpbench.stats import interval
 from dpbench.superb import compat
 from dpbench.superb.configs import CONFIG_DIR, config_hash, get_key, load_config, set_key
+from dpbench.superb.items import ITEMS_FILE, read_items
 from dpbench.superb.tasks.base import RunRequest, Stage, Task
+from dpbench.superb.tasks.problem_task import ProblemTask
 from dpbench.superb.upstream_spec import UpstreamSpec, complexity, fingerprint
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -37,10 +40,25 @@ class RunOptions:
     config_dir: Path = CONFIG_DIR
     quiet: bool = False
     folds: list[str] | None = None  # ER's session folds to average; None: the config's
+    seed: int | None = None  # downstream training seed; None: s3prl's default (runner 1337, problem API 0)
 
 
 def run_dir_for(options: RunOptions, task: Task, lr: float, variant: str = "") -> Path:
-    return options.out_root / options.upstream.run_folder / task.name / f"lr{lr:g}{variant}"
+    seed = f"-seed{options.seed}" if options.seed is not None and task.trains else ""
+    return options.out_root / options.upstream.run_folder / task.name / f"lr{lr:g}{variant}{seed}"
+
+
+def _seed_config(task: Task, config: dict, seed: int | None) -> None:
+    """Problem-API recipes take their seed from the config (`train.seed`); the legacy runner from `--seed`."""
+    if seed is not None and isinstance(task, ProblemTask):
+        set_key(config, "train.seed", seed)
+
+
+def _seed_stages(stages: list[Stage], seed: int | None) -> None:
+    if seed is not None:
+        for stage in stages:
+            if stage.argv[:1] == ["runner"]:
+                stage.argv += ["--seed", str(seed)]
 
 
 def run_task(task: Task, options: RunOptions, lr: float | None) -> dict:
@@ -52,6 +70,7 @@ def run_task(task: Task, options: RunOptions, lr: float | None) -> dict:
         variant = "-folds" + "".join(fold.removeprefix("fold") for fold in options.folds)
     lr = float(get_key(config, task.lr_key) if lr is None else lr)
     set_key(config, task.lr_key, lr)
+    _seed_config(task, config, options.seed if task.trains else None)
     digest = config_hash({"task": task.name, "config": config, "settings": settings})
     run_dir = run_dir_for(options, task, lr, variant)
     created = make_dirs(run_dir)
@@ -88,12 +107,17 @@ def _run_locked(task: Task, options: RunOptions, lr: float, config: dict, settin
     filled = task.prepare(request, config, settings)
     prepare_s = time.time() - start
     stages = task.stages(request, filled, settings)
+    _seed_stages(stages, options.seed if task.trains else None)
     for index, stage in enumerate(stages, 1):
         _run_stage(stage, run_dir, options, f"{task.name} lr={lr:g} [{index}/{len(stages)}]")
         _check_upstream(run_dir, options.upstream)
     outcome = task.outcome(request, filled, settings)
     params, macs = complexity(options.upstream)
-    record = {
+    items = read_items(task.name, run_dir, filled, settings, outcome.value)
+    if items is not None:
+        items.save(run_dir / ITEMS_FILE)
+    low, high = interval(items) if items is not None else (None, None)
+    record = _record({
         "task": task.name,
         "metric": task.metric,
         "value": outcome.value,
@@ -105,6 +129,11 @@ def _run_locked(task: Task, options: RunOptions, lr: float, config: dict, settin
         "params": params,
         "macs": macs,
         "lr": lr,
+        "seed": options.seed if task.trains else None,
+        "ci_low": low,
+        "ci_high": high,
+        "n_items": len(items.ids) if items is not None else None,
+        "items_path": str(run_dir / ITEMS_FILE) if items is not None else None,
         "steps": int(get_key(config, task.steps_key)),
         "scale": options.scale,
         "device": options.device,
@@ -114,11 +143,21 @@ def _run_locked(task: Task, options: RunOptions, lr: float, config: dict, settin
         "timestamp": time.time(),
         **({"details": outcome.details} if outcome.details else {}),
         **({"secondary": outcome.secondary} if outcome.secondary else {}),
-    }
+    })
     atomic_write_json(result_path, record)
     _ensure_recorded(store, record, task)
     _say(f"[dpbench] {task.name} lr={lr:g}: {task.metric} {outcome.value:.2f} (dev {outcome.dev_value:.2f})")
     return record
+
+
+def _record(fields: dict) -> dict:
+    """`fields` checked against the one list of record fields (`results.RECORD_FIELDS`)."""
+    unknown = set(fields) - set(RECORD_FIELDS)
+    missing = set(RECORD_FIELDS) - set(fields) - set(OPTIONAL_RECORD_FIELDS)
+    if unknown or missing:
+        raise AssertionError(f"record fields out of step with results.RECORD_FIELDS: unknown {sorted(unknown)}, "
+                             f"missing {sorted(missing)}")
+    return fields
 
 
 def _check_upstream(run_dir: Path, upstream: UpstreamSpec) -> str | None:
@@ -150,7 +189,8 @@ def _metric_records(record: dict, task: Task) -> list[dict]:
     primary = {key: value for key, value in record.items() if key != "secondary"}
     extra = [
         {**primary, "metric": name, "value": value, "dev_value": None,
-         "higher_is_better": task.secondary_metrics[name]}
+         "higher_is_better": task.secondary_metrics[name],
+         "ci_low": None, "ci_high": None, "n_items": None, "items_path": None}  # the items are the primary's
         for name, value in record.get("secondary", {}).items()
     ]
     return [primary, *extra]

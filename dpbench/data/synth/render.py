@@ -9,6 +9,7 @@ import math
 import os
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -21,6 +22,20 @@ from dpbench.data.synth.voices import Voice
 from dpbench.errors import DpbenchError
 
 ESPEAK = "espeak-ng"
+
+
+def espeak_env() -> dict[str, str]:
+    """The environment espeak-ng runs in: PulseAudio pointed at a socket that does not exist.
+
+    espeak-ng 1.51 opens an audio device even when it only writes a file (`--stdout`, `-w`), and its
+    breath noise (variants f2, f3, f5) comes from the C library's shared `rand()`. When PulseAudio's
+    client finds no runtime folder yet (a new HOME, machine or container: the first espeak-ng call
+    there), it names a new one with `rand()`, so that one call's breath noise, and with it the trimmed
+    length, changes (LibriSpeech 8415-12200-0000, the first file rendered, came out 38,627 vs 38,640
+    samples). With PULSE_SERVER set the client connects (and fails) without touching that folder,
+    and every call draws the same `rand()` sequence."""
+    runtime = Path(tempfile.gettempdir()) / f"dpbench-espeak-{os.getuid()}"
+    return {**os.environ, "PULSE_SERVER": f"unix:{runtime / 'no-pulseaudio'}", "PULSE_RUNTIME_PATH": str(runtime)}
 
 
 @dataclass(frozen=True)
@@ -72,7 +87,7 @@ def espeak_wave(text: str, voice: Voice) -> np.ndarray:
     ssml = f'<speak><prosody range="{voice.pitch_range:+d}%">{escape(text)}</prosody></speak>'
     command = [ESPEAK, "-m", "--stdout", "-v", voice.espeak_name, "-p", str(voice.pitch),
                "-s", str(voice.rate), "-a", str(voice.amplitude), ssml]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, check=False)
+    result = subprocess.run(command, capture_output=True, check=False, env=espeak_env())
     if result.returncode != 0 or len(result.stdout) < 100:
         raise RuntimeError(f"espeak-ng failed for {text!r}: {result.stderr.decode(errors='replace')}")
     samples, rate = sf.read(io.BytesIO(result.stdout), dtype="float32")
