@@ -100,3 +100,23 @@ def test_scoring_stage_keeps_the_lowest_der_over_the_grid(tmp_path: Path) -> Non
     assert [by_setting[(th, 1)] for th in grid["thresholds"]] == pytest.approx([0, 0, 50, 50, 100])
     assert (summary["der"], summary["threshold"], summary["median_filter"]) == (0.0, 0.3, 1)
     assert (test_dir / "score" / "rttm" / "threshold-0.5_median-11.rttm").is_file()
+    assert summary["recordings"] == {"r": {"error_s": 0.0, "scored_s": pytest.approx(2.0)}}
+
+
+def test_sd_items_are_the_best_settings_recordings(tmp_path: Path) -> None:
+    """The bootstrap's SD items: per-recording error and scored seconds that pool back to the DER."""
+    from dpbench.superb.items import read_items
+    from dpbench.superb.tasks.sd import SCORE_FILE
+
+    test_dir = tmp_path / "exp" / "evaluate" / "valid_best" / "test"
+    test_dir.mkdir(parents=True)
+    recordings = {"a": {"error_s": 3.0, "scored_s": 20.0}, "b": {"error_s": 1.0, "scored_s": 2.0}}
+    summary = {"der": 100 * 4 / 22, "threshold": 0.5, "median_filter": 11, "grid": [], "recordings": recordings}
+    (test_dir / SCORE_FILE).write_text(yaml.safe_dump(summary))
+    items = read_items("SD", tmp_path, {}, {}, summary["der"])
+    assert items.ids == ("a", "b") and items.value == pytest.approx(100 * 4 / 22)
+    with pytest.raises(DpbenchError, match="per-item results give"):
+        read_items("SD", tmp_path, {}, {}, 10.0)
+    del summary["recordings"]  # scored before per-recording counts were kept: no interval, no error
+    (test_dir / SCORE_FILE).write_text(yaml.safe_dump(summary))
+    assert read_items("SD", tmp_path, {}, {}, summary["der"]) is None

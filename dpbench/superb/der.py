@@ -75,15 +75,20 @@ def read_rttm(path: Path) -> list[Turn]:
 
 def score(reference: list[Turn], system: list[Turn]) -> DerCounts:
     """md-eval's speaker time counts over every recording either side names, summed (time-weighted)."""
+    total = DerCounts()
+    for counts in score_by_recording(reference, system).values():
+        total = total + counts
+    return total
+
+
+def score_by_recording(reference: list[Turn], system: list[Turn]) -> dict[str, DerCounts]:
+    """md-eval's speaker time counts of every recording either side names, in recording order."""
     by_recording: dict[str, tuple[list[Turn], list[Turn]]] = defaultdict(lambda: ([], []))
     for turn in reference:
         by_recording[turn.recording][0].append(turn)
     for turn in system:
         by_recording[turn.recording][1].append(turn)
-    total = DerCounts()
-    for recording in sorted(by_recording):
-        total = total + score_recording(*by_recording[recording])
-    return total
+    return {recording: score_recording(*by_recording[recording]) for recording in sorted(by_recording)}
 
 
 def score_recording(reference: list[Turn], system: list[Turn]) -> DerCounts:

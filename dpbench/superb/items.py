@@ -13,8 +13,8 @@ ASV    `trial_scores.csv` that dpbench's LocalASV task writes next to each check
 QbE    none yet: s3prl's `benchmark.stdlist.xml` scores every query-document pair, but MTWV maximises over
        thresholds a sum over all pairs (a full rescoring per resample), and with the official scorer
        dpbench's own MTWV is not the reported value
-SD     hook: `register("SD", reader)` with a reader returning per-recording (error frames,
-       scored frames); until one is registered SD records carry no interval
+SD     `dscore.yaml` of dpbench's scoring stage: per recording of the   (error seconds, scored seconds)
+       best threshold / median filter, md-eval's counts                 per recording
 
 SF's slot-value CER (a secondary metric) pools characters across utterances in s3prl's code and
 gets no interval either. Each reader checks that its items reproduce the value s3prl reported."""
@@ -34,6 +34,8 @@ from dpbench.errors import DpbenchError
 from dpbench.stats import Items
 from dpbench.superb.tasks.asv import TEST_NAME as ASV_TEST_NAME
 from dpbench.superb.tasks.er import ALL_FOLDS
+from dpbench.superb.tasks.sd import SCORE_FILE as SD_SCORE_FILE
+from dpbench.superb.tasks.sd import read_score as read_sd_score
 from dpbench.superb.tasks.sf import TEST_NAME as SF_TEST_NAME
 
 # (run folder, filled config, settings, reported value in percent) -> items, or None when absent
@@ -44,7 +46,7 @@ TRIAL_SCORES = "trial_scores.csv"  # label,enroll,test,score per ASV test trial 
 
 
 def register(task: str, reader: Reader) -> None:
-    """Make `reader` the per-item source of `task` (SD's DER hook)."""
+    """Make `reader` the per-item source of `task`."""
     _READERS[task] = reader
 
 
@@ -144,6 +146,18 @@ def _trials(run_dir: Path, config: dict, settings: dict, value: float) -> Items 
                  groups=tuple(row["label"] for row in rows), statistic="eer")
 
 
+def _recordings(run_dir: Path, config: dict, settings: dict, value: float) -> Items | None:
+    """Error and scored speaker time per test recording, at the threshold and median filter reported."""
+    scored = read_sd_score(run_dir / "exp" / "evaluate" / "valid_best" / "test" / SD_SCORE_FILE)
+    recordings = scored.get("recordings")
+    if recordings is None:
+        return None  # scored before dpbench kept per-recording counts
+    names = tuple(sorted(recordings))
+    return Items(names, np.array([float(recordings[n]["error_s"]) for n in names]),
+                 np.array([float(recordings[n]["scored_s"]) for n in names]))
+
+
 for _task, _reader in (("KS", _runner_txt), ("SID", _runner_txt), ("IC", _intent), ("ER", _emotion),
-                       ("ASR", _edits), ("PR", _edits), ("SF", _slot_f1), ("ASV", _trials)):
+                       ("ASR", _edits), ("PR", _edits), ("SF", _slot_f1), ("ASV", _trials),
+                       ("SD", _recordings)):
     register(_task, _reader)

@@ -16,7 +16,7 @@ from s3prl.problem.diarization.superb_sd import SuperbSD
 from s3prl.problem.diarization.util import make_rttm
 
 from dpbench.io_utils import atomic_write_text
-from dpbench.superb.der import read_rttm, score
+from dpbench.superb.der import DerCounts, read_rttm, score_by_recording
 from dpbench.superb.tasks.sd import SCORE_FILE
 
 SAMPLING_RATE = 16000
@@ -37,16 +37,20 @@ def score_grid(test_dir: Path, reference_rttm: Path, frame_shift: int, threshold
     """RTTMs from `test_dir/prediction/*.pt` (s3prl's `make_rttm`) for every threshold and median filter,
     each scored against `reference_rttm`; the lowest DER with its setting, and every setting's counts."""
     reference = read_rttm(reference_rttm)
-    grid = []
+    grid, recordings = [], []
     for threshold in thresholds:
         for median in median_filters:
             rttm = test_dir / "score" / "rttm" / f"threshold-{threshold}_median-{median}.rttm"
             make_rttm(str(test_dir / "prediction"), str(rttm), threshold, median, frame_shift, 1, SAMPLING_RATE)
-            counts = score(reference, read_rttm(rttm))
+            by_recording = score_by_recording(reference, read_rttm(rttm))
+            counts = sum(by_recording.values(), DerCounts())
             grid.append({"threshold": threshold, "median_filter": median, "der": counts.der,
                          "missed_s": counts.missed, "false_alarm_s": counts.false_alarm,
                          "confusion_s": counts.confusion, "scored_s": counts.scored})
-    best = min(grid, key=lambda setting: setting["der"])  # first of equals, in s3prl's loop order
-    return {"der": best["der"], "threshold": best["threshold"], "median_filter": best["median_filter"],
+            recordings.append({name: {"error_s": c.missed + c.false_alarm + c.confusion, "scored_s": c.scored}
+                               for name, c in by_recording.items()})
+    best = min(range(len(grid)), key=lambda i: grid[i]["der"])  # first of equals, in s3prl's loop order
+    return {"der": grid[best]["der"], "threshold": grid[best]["threshold"],
+            "median_filter": grid[best]["median_filter"],
             "scorer": "dpbench.superb.der (md-eval DER as dscore runs it: collar 0, overlap scored)",
-            "grid": grid}
+            "grid": grid, "recordings": recordings[best]}
