@@ -75,6 +75,11 @@ def _known_fields(cfg: dict[str, Any]) -> dict[str, Any]:
     return known
 
 
+# EncoderConfig dropout -> transformers config key and its default (torchaudio's import_huggingface mapping)
+DROPOUT_KEYS = {"projection_dropout": ("feat_proj_dropout", 0.0), "attention_dropout": ("attention_dropout", 0.1),
+                "ffn_interm_dropout": ("activation_dropout", 0.1), "dropout": ("hidden_dropout", 0.1)}
+
+
 def from_huggingface(
     model_or_state_dict: nn.Module | Mapping[str, Tensor], hf_config: Any = None, source: str = "model"
 ) -> Encoder:
@@ -97,6 +102,8 @@ def from_huggingface(
     _check_supported(cfg, source)
     renamed = rename_keys(strip_prefix(state, PREFIXES), RULES, IGNORE, source, LAYOUT)
     config = infer_config(renamed, source, MODEL_TYPES[model_type], **_known_fields(cfg))
+    for name, (key, default) in DROPOUT_KEYS.items():
+        setattr(config, name, float(cfg.get(key, default)))
     return load_state(config, renamed, source)
 
 
