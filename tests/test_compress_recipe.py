@@ -28,6 +28,7 @@ from dpbench.compress.distill import (
 from dpbench.compress.students import build_student, distill_pairs, gate_groups
 from dpbench.errors import DpbenchError
 from dpbench.models import build_encoder, prune_encoder, save_encoder, tiny_config
+from dpbench.models.importers.fairseq import from_fairseq
 from dpbench.models.importers.huggingface import from_huggingface
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -156,11 +157,23 @@ def test_huggingface_import_reads_the_dropouts():
     assert (c.projection_dropout, c.attention_dropout, c.ffn_interm_dropout, c.dropout) == (0.05, 0.15, 0.25, 0.35)
 
 
+def test_fairseq_import_reads_the_dropouts():
+    from test_models_importers import fairseq_checkpoint, torchaudio_tiny  # tests/ is on sys.path under pytest
+
+    ckpt = fairseq_checkpoint(torchaudio_tiny("wav2vec2", False), False, "wav2vec2")
+    c = from_fairseq(ckpt).config  # keys absent: fairseq's defaults
+    assert (c.projection_dropout, c.attention_dropout, c.ffn_interm_dropout, c.dropout) == (0.0, 0.1, 0.0, 0.1)
+    ckpt["cfg"]["model"].update(dropout_input=0.05, attention_dropout=0.15, activation_dropout=0.25, dropout=0.35)
+    c = from_fairseq(ckpt).config
+    assert (c.projection_dropout, c.attention_dropout, c.ffn_interm_dropout, c.dropout) == (0.05, 0.15, 0.25, 0.35)
+
+
 # --- conv gate normalisation -----------------------------------------------------------------------
 def _gated(layer_norm_first: bool, norm: str, zero_last: bool, zero_middle: bool = False):
     torch.manual_seed(0)
-    model = build_encoder(tiny_config(layer_norm_first=layer_norm_first)).eval()
+    model = build_encoder(tiny_config(layer_norm_first=layer_norm_first))
     model.set_gates(conv=True, heads=False, attention=False, ffn_units=False, ffn=False, conv_gate_norm=norm)
+    model.eval()
     with torch.no_grad():
         for gate in model.feature_extractor.channel_gates:
             gate.log_alpha.copy_(torch.linspace(3.0, 6.0, gate.n))  # soft values below 1, none pruned

@@ -2,7 +2,8 @@
 
 Where a gate prunes channels that feed a LayerNorm, the norm's statistics are taken over the
 gate's support only (`masked_layer_norm`), so that the physically pruned model computes exactly
-what the gated model computes."""
+what the gated model computes (the default conv gate norm, "masked"; see CONV_GATE_NORMS). Dropouts
+(EncoderConfig) act in train mode only, where torchaudio's wav2vec2 components apply them."""
 
 from __future__ import annotations
 
