@@ -17,7 +17,8 @@ from collections.abc import Callable
 
 import torch
 
-from dpbench.compress.distill import DistillHeads, DistillLoss
+from dpbench.compress.config import RECIPE_PRUNE_UNITS
+from dpbench.compress.distill import RECIPE_LAYERS, DistillHeads, DistillLoss, LossWeights, parse_layer_groups
 from dpbench.compress.module import StageSpec, make_optimizer
 from dpbench.compress.sparsity import Lagrangian, config_size, expected_size
 from dpbench.compress.students import build_student, distill_pairs
@@ -73,9 +74,10 @@ def make_step(config_name: str, device: torch.device, batch: int, seconds: float
     config = hubert_base_config() if config_name == "base" else tiny_config()
     teacher = build_encoder(config).eval().requires_grad_(False).to(device)
     teacher_size = config_size(config, "params")
-    student = build_student("dphubert", teacher, 0.25 * teacher_size, "params").to(device).train()
-    pairs = distill_pairs("dphubert", [0, 4, 8, 12], config.num_layers, config.num_layers)
-    distill = DistillLoss(DistillHeads(pairs, config.hidden_size, config.hidden_size), "cos").to(device)
+    student = build_student("dphubert", teacher, 0.25 * teacher_size, "params", prune_units=RECIPE_PRUNE_UNITS)
+    student = student.to(device).train()
+    pairs = distill_pairs("dphubert", parse_layer_groups(RECIPE_LAYERS), config.num_layers, config.num_layers)
+    distill = DistillLoss(DistillHeads(pairs, config.hidden_size, config.hidden_size), LossWeights()).to(device)
     lagrangian = Lagrangian().to(device)
     spec = StageSpec("prune", 50_000, lr=2e-4, warmup_steps=15_000, gate_lr=0.02, lambda_lr=0.02, target=0.75)
     optimizer = make_optimizer(list(student.model_parameters()) + list(distill.parameters()),

@@ -8,6 +8,7 @@ than 0.5%.
 
     .venv/bin/python benchmarks/bench_target_accuracy.py                   # tiny teacher, 200 steps
     .venv/bin/python benchmarks/bench_target_accuracy.py --teacher tiny-hubert --steps 400
+    .venv/bin/python benchmarks/bench_target_accuracy.py --prune-units conv,head,interm,attlayer,ffnlayer
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def main() -> None:
     parser.add_argument("--targets", default="0.3,0.5,0.7", help="target sparsities")
     parser.add_argument("--kinds", default="params,macs", help="target kinds")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--prune-units", default="conv,head,interm", help="gated unit kinds (dpbench compress)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
@@ -66,6 +68,7 @@ def main() -> None:
                 config = make_config("cpu", "dphubert", str(tmp / "wavs"), dict(
                     teacher=teacher, target_kind=kind, target_sparsity=target, stage1_steps=args.steps,
                     stage2_steps=0, max_batch_seconds=4.0, max_item_seconds=2.0, checkpoint_every=args.steps,
+                    prune_units=args.prune_units.split(","),
                 ))
                 run = tmp / f"{kind}-{target}"
                 summary = run_compress(config, run)

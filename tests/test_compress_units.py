@@ -15,6 +15,7 @@ from dpbench.compress.data import StreamBatches, train_loader
 from dpbench.compress.distill import (
     DistillHeads,
     DistillLoss,
+    LossWeights,
     Pair,
     layer_loss,
     prediction_head_pairs,
@@ -50,31 +51,32 @@ def test_identity_heads_give_zero_l1_and_unit_cosine():
     states = [torch.randn(2, 7, 16) for _ in range(5)]
     lengths = torch.tensor([7, 5])
     heads = DistillHeads([Pair(i, i) for i in (0, 2, 4)], 16, 16)
-    loss, terms = DistillLoss(heads, "cos")(states, states, lengths)
+    loss, terms = DistillLoss(heads, LossWeights())(states, states, lengths)
     assert loss.item() == pytest.approx(-1.0, abs=1e-5)
     assert terms["l1_2"].item() == pytest.approx(0.0, abs=1e-6)
-    loss_ls, _ = DistillLoss(heads, "logsig")(states, states, lengths)
+    loss_ls, _ = DistillLoss(heads, LossWeights(cos_type="log_sig"))(states, states, lengths)
     assert loss_ls.item() == pytest.approx(-math.log(1 / (1 + math.exp(-1.0))), abs=1e-5)
 
 
 def test_layer_loss_ignores_padded_frames_and_matches_formula():
     pred, target = torch.randn(2, 6, 8), torch.randn(2, 6, 8)
     mask = torch.tensor([[1.0] * 6, [1.0] * 4 + [0.0] * 2])
-    loss, l1, cos = layer_loss(pred, target, mask, "cos")
+    loss, parts = layer_loss(pred, target, mask, LossWeights())
+    l1, cos = parts["l1"], parts["cos"]
     valid = torch.cat([torch.arange(6), 6 + torch.arange(4)])
     p, t = pred.reshape(12, 8)[valid], target.reshape(12, 8)[valid]
     assert l1.item() == pytest.approx((p - t).abs().mean().item(), rel=1e-5)
     assert cos.item() == pytest.approx(F.cosine_similarity(p, t, dim=-1).mean().item(), rel=1e-5)
     pred2 = pred.clone()
     pred2[1, 4:] = 100.0
-    assert layer_loss(pred2, target, mask, "cos")[0].item() == pytest.approx(loss.item(), rel=1e-6)
+    assert layer_loss(pred2, target, mask, LossWeights())[0].item() == pytest.approx(loss.item(), rel=1e-6)
 
 
 def test_prediction_heads_read_the_last_student_layer():
-    pairs = distill_pairs("distilhubert", [0, 4, 8, 12], 12, 2)
+    pairs = distill_pairs("distilhubert", [[0], [4, 8, 12]], 12, 2)
     assert pairs == prediction_head_pairs([4, 8, 12], 2)
     assert all(p.student == 2 for p in pairs)
-    assert [p.teacher for p in distill_pairs("dphubert", [0, 4, 8, 12], 4, 4)] == [0, 1, 3, 4]
+    assert [p.teacher for p in distill_pairs("dphubert", [[0], [4, 8, 12]], 4, 4)] == [0, 1, 3, 4]
 
 
 def test_schedules():

@@ -6,20 +6,33 @@ from pathlib import Path
 
 import click
 
-from dpbench.compress.config import METHODS, SCALES, make_config
-from dpbench.compress.distill import LOSS_FORMS
+from dpbench.compress.config import METHODS, PRUNE_UNITS, SCALES, make_config
+from dpbench.compress.distill import COS_TYPES, DISTILL_MODES, RECIPE_LAYERS, format_layer_groups, parse_layer_groups
+from dpbench.models.components import CONV_GATE_NORMS
 from dpbench.compress.sparsity import TARGET_KINDS
 from dpbench.errors import DpbenchError
 from dpbench.safe_load import trust_option
 
 
-def _layers(ctx: click.Context, param: click.Parameter, value: str | None) -> list[int] | None:
+def _layers(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Layer groups in their canonical spelling (`0 . 4, 8,12` -> `0.4,8,12`)."""
     if value is None:
         return None
     try:
-        return [int(v) for v in value.split(",") if v.strip()]
+        return format_layer_groups(parse_layer_groups(value))
     except ValueError:
-        raise DpbenchError(f"--distill-layers {value!r}: give comma-separated integers, e.g. 0,4,8,12") from None
+        raise DpbenchError(f"--distill-layers {value!r}: give integers, commas within a group that shares one "
+                           f"linear and periods between groups, e.g. {RECIPE_LAYERS}") from None
+
+
+def _units(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str] | None:
+    """Pruned unit kinds, in PRUNE_UNITS order."""
+    if value is None:
+        return None
+    given = {v.strip() for v in value.split(",") if v.strip()}
+    if not given or given - set(PRUNE_UNITS):
+        raise DpbenchError(f"--prune-units {value!r}: give a comma-separated subset of {','.join(PRUNE_UNITS)}")
+    return [unit for unit in PRUNE_UNITS if unit in given]
 
 
 def _devices(value: str) -> int | str:
@@ -43,10 +56,32 @@ def _devices(value: str) -> int | str:
 @click.option("--stage2-lr", type=float, default=None, help="Stage-2 learning rate [default: 1e-4].")
 @click.option("--schedule-gates/--no-schedule-gates", default=None,
               help="Apply the lr warm-up/decay to gates and lambdas too [paper: yes, cpu: no (constant)].")
+@click.option("--prune-units", callback=_units, default=None,
+              help=f"Gated structures, any of {','.join(PRUNE_UNITS)} (conv channels, heads, FFN units, whole "
+                   "attention blocks, whole FFN blocks) [default: conv,head,interm, the recipe's].")
+@click.option("--conv-gate-norm", type=click.Choice(CONV_GATE_NORMS), default=None,
+              help="masked: conv LayerNorm statistics over kept channels, last gate after the projection's "
+                   "LayerNorm (pruning exact); authors: gate, then a full LayerNorm (pruning keeps the last gate "
+                   "as a per-channel scale) [default: masked].")
 @click.option("--distill-layers", callback=_layers, default=None,
-              help="Teacher layers for a 12-layer model, scaled to the teacher [default: 0,4,8,12].")
-@click.option("--loss", type=click.Choice(LOSS_FORMS), default=None,
-              help="Cosine term: -cos or -log sigmoid(cos) [default: logsig for distilhubert, else cos].")
+              help="Teacher layers for a 12-layer model (scaled to the teacher); a period separates groups, the "
+                   f"layers of a group share one linear [default: {RECIPE_LAYERS}; baselines: one linear each].")
+@click.option("--distill-mode", type=click.Choice(DISTILL_MODES), default=None,
+              help="layer2layer: student layer i predicts teacher layer i; predlayer: a Linear + GELU head per "
+                   "teacher layer (but 0) on the student's last layer (dphubert only) [default: layer2layer].")
+@click.option("--l1-weight", type=float, default=None, help="Weight of the L1 term [default: 1].")
+@click.option("--cos-weight", type=float, default=None, help="Weight of the cosine term [default: 1].")
+@click.option("--l2-weight", type=float, default=None, help="Weight of the L2 (MSE) term [default: 0].")
+@click.option("--cos-type", type=click.Choice(COS_TYPES), default=None,
+              help="Cosine term: -cos (raw) or -log sigmoid(cos) [default: log_sig for distilhubert, else raw].")
+@click.option("--projection-dropout", type=float, default=None,
+              help="Student dropout after the feature projection [default: the teacher's].")
+@click.option("--attention-dropout", type=float, default=None,
+              help="Student dropout on attention probabilities [default: the teacher's].")
+@click.option("--ffn-interm-dropout", type=float, default=None,
+              help="Student dropout after the FFN activation [default: the teacher's].")
+@click.option("--residual-dropout", type=float, default=None,
+              help="Student dropout on the transformer input and each block's output [default: the teacher's].")
 @click.option("--max-batch-seconds", type=float, default=None, help="Audio per device per micro-batch [scale default].")
 @click.option("--max-item-seconds", type=float, default=None, help="Crop longer utterances [scale default].")
 @click.option("--accumulate", type=int, default=None, help="Gradient accumulation micro-batches [default: 1].")

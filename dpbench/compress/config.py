@@ -9,7 +9,12 @@ method, 300 + 100 steps, the gate rate raised to 0.1 so gates can close within a
 warmed up over half of stage 1 instead of 10%. With the paper's 10% (30 steps) the gates, moving at a
 fixed Adam speed, lag the target for ~60 steps while the multipliers grow, then overshoot it (to ~0.94
 sparsity for a 0.75 target in a gates-only simulation); a shared lr decay would then leave them no time
-to come back. With a 50% warm-up the same simulation ends on target (0.750)."""
+to come back. With a 50% warm-up the same simulation ends on target (0.750).
+
+The recipe's choices (METHOD.md section 6) are the defaults at both scales: gates on conv channels,
+heads and FFN units; distillation layers `0.4,8,12` (layer 0 has its own linear, 4, 8 and 12 share
+one) layer to layer; L1 + raw cosine; the student trains with the teacher's dropouts (the built-in
+tiny teacher has none)."""
 
 from __future__ import annotations
 
@@ -18,13 +23,19 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from dpbench.compress.distill import LOSS_FORMS
+from dpbench.compress.distill import COS_TYPES, DISTILL_MODES, RECIPE_LAYERS, parse_layer_groups
 from dpbench.compress.sparsity import TARGET_KINDS
 from dpbench.errors import DpbenchError
+from dpbench.models.components import CONV_GATE_NORMS
 
 METHODS = ("dphubert", "distilhubert", "fithubert", "half")
 SCALES = ("cpu", "paper")
-DEFAULT_LOSS = {"dphubert": "cos", "distilhubert": "logsig", "fithubert": "cos", "half": "cos"}
+DEFAULT_COS_TYPE = {"distilhubert": "log_sig"}  # else raw
+# --prune-units: Hard Concrete gates on conv channels, attention heads, FFN units, whole attention blocks,
+# whole FFN blocks; the recipe gates the first three
+PRUNE_UNITS = ("conv", "head", "interm", "attlayer", "ffnlayer")
+RECIPE_PRUNE_UNITS = ["conv", "head", "interm"]
+DROPOUTS = ("projection_dropout", "attention_dropout", "ffn_interm_dropout", "residual_dropout")
 
 
 @dataclass
@@ -38,8 +49,20 @@ class CompressConfig:
     scale: str = "cpu"
     target_sparsity: float = 0.75
     target_kind: str = "params"
-    distill_layers: list[int] = field(default_factory=lambda: [0, 4, 8, 12])  # for 12 layers; scaled to the teacher
-    loss: str = "cos"
+    distill_layers: str = RECIPE_LAYERS  # groups for 12 layers (scaled to the teacher); a group shares one linear
+    distill_mode: str = "layer2layer"
+    l1_weight: float = 1.0
+    cos_weight: float = 1.0
+    l2_weight: float = 0.0
+    cos_type: str = "raw"
+    prune_units: list[str] = field(default_factory=lambda: list(RECIPE_PRUNE_UNITS))
+    conv_gate_norm: str = "masked"
+    # student dropouts; None = the teacher's (EncoderConfig: projection_dropout, attention_dropout,
+    # ffn_interm_dropout, dropout)
+    projection_dropout: float | None = None
+    attention_dropout: float | None = None
+    ffn_interm_dropout: float | None = None
+    residual_dropout: float | None = None
     stage1_steps: int = 300
     stage2_steps: int = 100
     lr: float = 2e-4
@@ -70,7 +93,18 @@ class CompressConfig:
             (self.method in METHODS, "--method", f"one of {', '.join(METHODS)}"),
             (self.scale in SCALES, "--scale", f"one of {', '.join(SCALES)}"),
             (self.target_kind in TARGET_KINDS, "--target-kind", f"one of {', '.join(TARGET_KINDS)}"),
-            (self.loss in LOSS_FORMS, "--loss", f"one of {', '.join(LOSS_FORMS)}"),
+            (self.cos_type in COS_TYPES, "--cos-type", f"one of {', '.join(COS_TYPES)}"),
+            (self.distill_mode in DISTILL_MODES, "--distill-mode", f"one of {', '.join(DISTILL_MODES)}"),
+            (self.method == "dphubert" or self.distill_mode == "layer2layer", "--distill-mode",
+             "layer2layer with a baseline (baselines keep their papers' heads)"),
+            (min(self.l1_weight, self.cos_weight, self.l2_weight) >= 0
+             and self.l1_weight + self.cos_weight + self.l2_weight > 0, "--l1-weight/--cos-weight/--l2-weight",
+             "non-negative, not all zero"),
+            (bool(self.prune_units) and set(self.prune_units) <= set(PRUNE_UNITS), "--prune-units",
+             f"a comma-separated subset of {','.join(PRUNE_UNITS)}"),
+            (self.conv_gate_norm in CONV_GATE_NORMS, "--conv-gate-norm", f"one of {', '.join(CONV_GATE_NORMS)}"),
+            (all(getattr(self, name) is None or 0.0 <= getattr(self, name) < 1.0 for name in DROPOUTS),
+             "--projection-dropout/--attention-dropout/--ffn-interm-dropout/--residual-dropout", "in [0, 1)"),
             (self.stage1_steps >= 1, "--stage1-steps", "at least 1"),
             (self.stage2_steps >= 0, "--stage2-steps", "0 or more"),
             (min(self.lr, self.gate_lr, self.lambda_lr, self.stage2_lr) > 0, "--lr/--gate-lr/--lambda-lr/--stage2-lr",
@@ -80,8 +114,9 @@ class CompressConfig:
             (self.accumulate >= 1, "--accumulate", "at least 1"),
             (self.grad_clip > 0, "--grad-clip", "positive"),
             (self.checkpoint_every >= 1, "--checkpoint-every", "at least 1"),
-            (all(0 <= i <= 12 for i in self.distill_layers) and self.distill_layers, "--distill-layers",
-             "comma-separated indices in 0..12 (for a 12-layer model; scaled to the teacher's depth)"),
+            (_layer_groups_ok(self.distill_layers), "--distill-layers",
+             "indices in 0..12 (for a 12-layer model; scaled to the teacher's depth), commas within a group "
+             "sharing one linear, periods between groups, e.g. 0.4,8,12"),
         ]
         for ok, option, expected in checks:
             if not ok:
@@ -89,6 +124,14 @@ class CompressConfig:
         for name in ("warmup_fraction", "target_warmup_fraction", "stage2_warmup_fraction"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise DpbenchError(f"--{name.replace('_', '-')}: must be in [0, 1)")
+
+    def layer_groups(self) -> list[list[int]]:
+        return parse_layer_groups(self.distill_layers)
+
+    def student_dropouts(self) -> dict[str, float | None]:
+        """Dropout overrides by EncoderConfig field name (None: the teacher's value)."""
+        return {"projection_dropout": self.projection_dropout, "attention_dropout": self.attention_dropout,
+                "ffn_interm_dropout": self.ffn_interm_dropout, "dropout": self.residual_dropout}
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -126,12 +169,20 @@ SCALE_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+def _layer_groups_ok(text: str) -> bool:
+    try:
+        groups = parse_layer_groups(text)
+    except ValueError:
+        return False
+    return all(0 <= i <= 12 for group in groups for i in group)
+
+
 def make_config(scale: str, method: str, data: str, overrides: dict[str, Any]) -> CompressConfig:
-    """Scale defaults, then the method's default loss form, then explicit `overrides` (None = not given)."""
+    """Scale defaults, then the method's default cosine type, then explicit `overrides` (None = not given)."""
     if scale not in SCALES:
         raise DpbenchError(f"--scale {scale!r}: use one of {', '.join(SCALES)}")
     values: dict[str, Any] = dict(SCALE_DEFAULTS[scale], scale=scale, method=method, data=data)
-    values["loss"] = DEFAULT_LOSS.get(method, "cos")
+    values["cos_type"] = DEFAULT_COS_TYPE.get(method, "raw")
     values.update({k: v for k, v in overrides.items() if v is not None})
     config = CompressConfig(**values)
     config.validate()

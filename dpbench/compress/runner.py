@@ -33,11 +33,11 @@ from dpbench.compress.callbacks import (AtomicCheckpointIO, PeriodicCheckpoint, 
                                        check_finite_weights)
 from dpbench.compress.config import CompressConfig
 from dpbench.compress.data import resolve_manifest, skipped_files
-from dpbench.compress.distill import DistillHeads, DistillLoss
+from dpbench.compress.distill import DistillHeads, DistillLoss, LossWeights, head_index
 from dpbench.compress.module import CompressModule, StageSpec
 from dpbench.compress.prune import calibrate, kept_units
 from dpbench.compress.sparsity import Lagrangian, check_target, config_size
-from dpbench.compress.students import build_student, check_compatible, distill_pairs
+from dpbench.compress.students import build_student, check_compatible, distill_pairs, uses_activation_heads
 from dpbench.errors import DpbenchError
 from dpbench.io_utils import atomic_torch_save, atomic_write_json, make_dirs
 from dpbench.models import Encoder, count_macs, count_params, load_encoder, prune_encoder, save_encoder
@@ -214,9 +214,13 @@ def _run_compress(config: CompressConfig, out: Path, hardware: Hardware, resume:
     L.seed_everything(config.seed, workers=True, verbose=False)
 
     # stage 1: distill (+ prune)
-    student = build_student(config.method, teacher, budget, kind, config.student_init)
-    pairs = distill_pairs(config.method, config.distill_layers, teacher.config.num_layers, student.config.num_layers)
-    heads = DistillHeads(pairs, student.config.hidden_size, teacher.config.hidden_size)
+    student = build_student(config.method, teacher, budget, kind, config.student_init, config.prune_units,
+                            config.conv_gate_norm, config.student_dropouts())
+    pairs = distill_pairs(config.method, config.layer_groups(), teacher.config.num_layers, student.config.num_layers,
+                          config.distill_mode)
+    activation = uses_activation_heads(config.method, config.distill_mode)
+    weights = LossWeights(config.l1_weight, config.cos_weight, config.l2_weight, config.cos_type)
+    heads = DistillHeads(pairs, student.config.hidden_size, teacher.config.hidden_size, activation)
     if writer:
         atomic_write_json(out / "compress_config.json", config.to_dict())
         atomic_write_json(out / "teacher.json", teacher_reference(config.teacher, teacher))
@@ -228,7 +232,7 @@ def _run_compress(config: CompressConfig, out: Path, hardware: Hardware, resume:
                       gate_lr=config.gate_lr, lambda_lr=config.lambda_lr, schedule_gates=config.schedule_gates,
                       target_warmup_steps=int(config.target_warmup_fraction * config.stage1_steps), **common)
     lagrangian = Lagrangian() if config.method == "dphubert" else None
-    module1 = CompressModule(student, teacher, DistillLoss(heads, config.loss), spec1, lagrangian)
+    module1 = CompressModule(student, teacher, DistillLoss(heads, weights), spec1, lagrangian)
     if not state.done("prune"):
         fit_stage(module1, out / "stage1", out, hardware, config, callbacks)
         state.mark("prune", module1.elapsed(), steps=config.stage1_steps)
@@ -255,7 +259,8 @@ def _run_compress(config: CompressConfig, out: Path, hardware: Hardware, resume:
     # stage 2: final distillation of the dense student
     pruned.train()
     check_compatible(teacher.config, pruned.config, str(out / "pruned.pt"), "final")
-    distill = DistillLoss(DistillHeads(pairs, pruned.config.hidden_size, teacher.config.hidden_size), config.loss)
+    distill = DistillLoss(DistillHeads(pairs, pruned.config.hidden_size, teacher.config.hidden_size, activation),
+                          weights)
     distill.load_state_dict(heads_state)
     spec2 = StageSpec("final", config.stage2_steps, config.stage2_lr,
                       int(config.stage2_warmup_fraction * config.stage2_steps), **common)
@@ -326,6 +331,9 @@ def summarize(config: CompressConfig, out: Path, name: str, teacher: Encoder, st
         "teacher_config": teacher.config.to_dict(),
         "kept_units": kept_units(student),
         "distill_pairs": [[p.student, p.teacher] for p in pairs],
+        "distill_heads": head_index(pairs),  # the linear (or Linear + GELU) each pair uses
+        "student_dropouts": {name: getattr(student.config, name) for name in
+                             ("projection_dropout", "attention_dropout", "ffn_interm_dropout", "dropout")},
         "calibration": state.data["stages"].get("physical_prune", {}).get("calibration"),
         "steps": {"prune": config.stage1_steps, "final": config.stage2_steps},
         "wall_time_s": state.wall_time(),

@@ -1,7 +1,7 @@
 """Students of each method and how their sizes are chosen.
 
-- dphubert: a copy of the teacher (or `--student-init`) with Hard Concrete gates on every group;
-  its size is set by the Lagrangian.
+- dphubert: a copy of the teacher (or `--student-init`) with Hard Concrete gates on the groups of
+  `--prune-units` (the recipe: conv channels, heads, FFN units); its size is set by the Lagrangian.
 - distilhubert: the teacher's conv extractor + its first k transformer layers (DistilHuBERT: k = 2 for
   Base); k is the depth whose size is closest to the budget (1 - target) * teacher size.
 - fithubert: same depth as the teacher, thin: hidden size h with FFN size h (FitHuBERT's 480/480 for
@@ -11,19 +11,45 @@
   a fixed shape, not fitted to the budget). Conv extractor copied from the teacher, the rest random.
 Size is parameters or MACs, whichever the target is given in. Every student reads the waveform as the
 teacher does: its config is copied from the teacher's (`normalize_waveform` included), and a
-`--student-init` must normalise as the teacher does."""
+`--student-init` must normalise as the teacher does. Every student trains with the teacher's dropouts
+unless overridden (the released recipe builds its student from the teacher's config).
+
+Distillation heads: dphubert follows --distill-layers / --distill-mode (one linear per layer group, or
+Linear + GELU prediction heads); the baselines keep their papers' heads: distilhubert one linear per
+teacher layer on its last layer, fithubert and half one linear per layer, layer to layer."""
 
 from __future__ import annotations
 
 import copy
+from typing import Mapping
 
 from torch import nn
 
-from dpbench.compress.distill import Pair, layer_to_layer_pairs, prediction_head_pairs, scale_layers
+from dpbench.compress.distill import Pair, layer_to_layer_pairs, prediction_head_pairs, scale_groups
 from dpbench.compress.sparsity import config_size
 from dpbench.errors import DpbenchError
 from dpbench.models import Encoder, EncoderConfig, build_encoder
 from dpbench.teachers import load_model
+
+
+# --prune-units names -> Encoder.set_gates groups
+GATE_GROUP_OF_UNIT = {"conv": "conv", "head": "heads", "interm": "ffn_units", "attlayer": "attention", "ffnlayer": "ffn"}
+
+
+def gate_groups(prune_units: list[str]) -> dict[str, bool]:
+    """Encoder.set_gates flags for the given --prune-units."""
+    unknown = set(prune_units) - set(GATE_GROUP_OF_UNIT)
+    if unknown:
+        raise DpbenchError(f"--prune-units: unknown unit(s) {sorted(unknown)}; use {', '.join(GATE_GROUP_OF_UNIT)}")
+    return {group: unit in prune_units for unit, group in GATE_GROUP_OF_UNIT.items()}
+
+
+def with_dropouts(config: EncoderConfig, teacher: EncoderConfig, overrides: Mapping[str, float | None]) -> EncoderConfig:
+    """A copy of `config` with the teacher's dropouts, each replaced by its override when not None."""
+    config = copy.deepcopy(config)
+    for name, value in overrides.items():
+        setattr(config, name, getattr(teacher, name) if value is None else float(value))
+    return config
 
 
 def copy_matching(student: nn.Module, teacher: nn.Module) -> list[str]:
@@ -106,17 +132,23 @@ def check_compatible(teacher: EncoderConfig, student: EncoderConfig, source: str
 
 
 def build_student(
-    method: str, teacher: Encoder, budget: float, kind: str, student_init: str | None = None
+    method: str, teacher: Encoder, budget: float, kind: str, student_init: str | None = None,
+    prune_units: list[str] | None = None, conv_gate_norm: str = "masked",
+    dropouts: Mapping[str, float | None] | None = None,
 ) -> Encoder:
-    """The stage-1 student of `method`, initialised as that method prescribes (see module docstring)."""
+    """The stage-1 student of `method`, initialised as that method prescribes (see module docstring).
+    `prune_units` (dphubert): the gated groups (default: all five); `dropouts`: overrides of the teacher's
+    dropouts by EncoderConfig field name."""
     tc = teacher.config
+    dropouts = dropouts or {}
     if method == "dphubert":
         source = teacher if student_init is None else load_model(student_init)
         if student_init is not None:
             check_compatible(tc, source.config, student_init, method)
-        student = build_encoder(copy.deepcopy(source.config))
+        student = build_encoder(with_dropouts(source.config, tc, dropouts))
         student.load_state_dict(source.state_dict(), strict=False)
-        student.set_gates(conv=True, heads=True, attention=True, ffn_units=True, ffn=True)
+        units = list(GATE_GROUP_OF_UNIT) if prune_units is None else prune_units
+        student.set_gates(**gate_groups(units), conv_gate_norm=conv_gate_norm)
         return student
     if method == "distilhubert":
         config = distilhubert_config(tc, budget, kind)
@@ -126,14 +158,24 @@ def build_student(
         config = half_config(tc)
     else:
         raise DpbenchError(f"--method {method!r}: unknown method")
-    student = build_encoder(config)
+    student = build_encoder(with_dropouts(config, tc, dropouts))
     copy_matching(student, teacher)
     return student
 
 
-def distill_pairs(method: str, layers: list[int], teacher_depth: int, student_depth: int) -> list[Pair]:
-    """Which student hidden state predicts which teacher hidden state."""
-    scaled = scale_layers(layers, teacher_depth)
-    if method == "distilhubert":
-        return prediction_head_pairs([i for i in scaled if i > 0] or [teacher_depth], student_depth)
-    return layer_to_layer_pairs(scaled)
+def distill_pairs(method: str, groups: list[list[int]], teacher_depth: int, student_depth: int,
+                  mode: str = "layer2layer") -> list[Pair]:
+    """Which student hidden state predicts which teacher hidden state, through which head (see the
+    module docstring). `groups`: layer groups for a 12-layer model."""
+    scaled = scale_groups(groups, teacher_depth)
+    layers = sorted(i for group in scaled for i in group)
+    if method == "distilhubert" or (method == "dphubert" and mode == "predlayer"):
+        return prediction_head_pairs([i for i in layers if i > 0] or [teacher_depth], student_depth)
+    if method == "dphubert":
+        return layer_to_layer_pairs(scaled)
+    return layer_to_layer_pairs([[i] for i in layers])
+
+
+def uses_activation_heads(method: str, mode: str) -> bool:
+    """Linear + GELU heads: dphubert's predlayer mode only (the baselines keep plain linears)."""
+    return method == "dphubert" and mode == "predlayer"

@@ -27,6 +27,7 @@ def save_encoder(path: str | os.PathLike[str], model: Encoder, extra: dict[str, 
             "version": FORMAT_VERSION,
             "config": model.config.to_dict(),
             "gates": dict(model.gate_flags),
+            "conv_gate_norm": model.conv_gate_norm,
             "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
             "extra": extra or {},
         },
@@ -61,7 +62,7 @@ def encoder_from_checkpoint(obj: dict[str, Any], source: str = "checkpoint") -> 
     model = Encoder(EncoderConfig.from_dict(obj["config"]))
     gates = obj.get("gates") or {}
     if any(gates.values()):
-        model.set_gates(**gates)
+        model.set_gates(**gates, conv_gate_norm=obj.get("conv_gate_norm", "masked"))
     missing, unexpected = model.load_state_dict(obj["state_dict"], strict=False)
     if missing or unexpected:
         raise DpbenchError(

@@ -2,7 +2,8 @@
 
 Where a gate prunes channels that feed a LayerNorm, the norm's statistics are taken over the
 gate's support only (`masked_layer_norm`), so that the physically pruned model computes exactly
-what the gated model computes."""
+what the gated model computes (the default conv gate norm, "masked"; see CONV_GATE_NORMS). Dropouts
+(EncoderConfig) act in train mode only, where torchaudio's wav2vec2 components apply them."""
 
 from __future__ import annotations
 
@@ -18,6 +19,11 @@ from dpbench.models.hardconcrete import HardConcrete
 # Initial keep probabilities of the gates (METHOD.md section 2).
 KEEP_PROB_STRUCTURE = 0.99  # conv channels, heads, whole blocks
 KEEP_PROB_FFN_UNITS = 0.5
+# How conv gates meet LayerNorms: "masked" takes norm statistics over the kept channels and applies the
+# last layer's gate after the projection's LayerNorm (pruning is exact); "authors" multiplies every
+# layer's output by its gate and normalises over all channels (the DPHuBERT authors' code: physical
+# pruning then keeps the last gate's soft values as the per-channel scale `output_scale`).
+CONV_GATE_NORMS = ("masked", "authors")
 
 
 def masked_layer_norm(x: Tensor, norm: nn.LayerNorm, support: Tensor | None) -> Tensor:
@@ -141,8 +147,13 @@ class ConvFeatureExtractor(nn.Module):
         # per-channel scale of the last layer's output (EncoderConfig.conv_output_scale)
         self.output_scale = nn.Parameter(torch.ones(in_ch)) if output_scale else None
         self.channel_gates: nn.ModuleList | None = None
+        self.gate_norm = "masked"
 
-    def set_gates(self, enabled: bool) -> None:
+    def set_gates(self, enabled: bool, norm: str = "masked") -> None:
+        """Fresh gates on every layer's output channels (or none); `norm`: one of CONV_GATE_NORMS."""
+        if norm not in CONV_GATE_NORMS:
+            raise ValueError(f"conv gate norm must be one of {CONV_GATE_NORMS}, got {norm!r}")
+        self.gate_norm = norm
         self.channel_gates = (
             nn.ModuleList(HardConcrete(layer.conv.out_channels, KEEP_PROB_STRUCTURE) for layer in self.layers)
             if enabled
@@ -157,29 +168,37 @@ class ConvFeatureExtractor(nn.Module):
     def forward(self, wavs: Tensor) -> tuple[Tensor, Tensor | None]:
         """(B, samples) -> ((B, C, frames), mask of the last layer's channels or None).
 
-        The last layer's mask is returned, not applied: it is applied after the feature
-        projection's LayerNorm, where its soft values fold into the projection."""
+        "masked" gate norm: the last layer's mask is returned, not applied: it is applied after the
+        feature projection's LayerNorm, where its soft values fold into the projection. "authors":
+        it is applied here and None is returned."""
         masks = [gate() for gate in self.channel_gates] if self.channel_gates is not None else None
+        masked = self.gate_norm == "masked"
         x = wavs.unsqueeze(1)
         for i, layer in enumerate(self.layers):
             if masks is None:
                 x = layer(x)
             else:  # a layer's mask scales the next layer's weights rather than the activations
-                x = layer(x, masks[i] > 0, masks[i - 1] if i > 0 else None)
+                x = layer(x, masks[i] > 0 if masked else None, masks[i - 1] if i > 0 else None)
         if self.output_scale is not None:
             x = x * self.output_scale[None, :, None]
+        if masks is not None and not masked:
+            return x * masks[-1][None, :, None], None
         return x, (masks[-1] if masks is not None else None)
 
 
 class FeatureProjection(nn.Module):
     """LayerNorm over conv channels -> Linear to the model width."""
 
-    def __init__(self, in_ch: int, hidden: int, eps: float) -> None:
+    def __init__(self, in_ch: int, hidden: int, eps: float, dropout: float = 0.0) -> None:
         super().__init__()
         self.layer_norm = nn.LayerNorm(in_ch, eps=eps)
         self.projection = nn.Linear(in_ch, hidden)
+        self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: Tensor, channel_mask: Tensor | None = None) -> Tensor:
+        return self.dropout(self._project(x, channel_mask))
+
+    def _project(self, x: Tensor, channel_mask: Tensor | None) -> Tensor:
         if channel_mask is None:
             return self.projection(self.layer_norm(x))
         if not torch.is_grad_enabled():  # compute on the kept channels only, as the pruned model does
@@ -248,10 +267,11 @@ class SelfAttention(nn.Module):
     """Multi-head self-attention with optional head gates, a block gate, and WavLM's gated bias."""
 
     def __init__(
-        self, hidden: int, num_heads: int, head_dim: int, original_num_heads: int, wavlm: bool
+        self, hidden: int, num_heads: int, head_dim: int, original_num_heads: int, wavlm: bool, dropout: float = 0.0
     ) -> None:
         super().__init__()
         self.num_heads, self.head_dim = num_heads, head_dim
+        self.dropout = dropout  # on the attention probabilities, in train mode
         inner = num_heads * head_dim
         self.q_proj = nn.Linear(hidden, inner)
         self.k_proj = nn.Linear(hidden, inner)
@@ -295,7 +315,8 @@ class SelfAttention(nn.Module):
                 attn_mask = attn_mask.masked_fill(padding_mask[:, None, None, :], float("-inf"))
         elif padding_mask is not None:
             attn_mask = ~padding_mask[:, None, None, :]
-        context = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)  # (B, H, T, head_dim)
+        dropout = self.dropout if self.training else 0.0
+        context = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout)  # (B, H, T, hd)
         context = context.transpose(1, 2).reshape(batch, length, -1)
         head_mask = self.head_gate() if self.head_gate is not None else None
         block_mask = self.block_gate() if self.block_gate is not None else None
@@ -305,10 +326,12 @@ class SelfAttention(nn.Module):
 class FeedForward(nn.Module):
     """Linear -> GELU -> Linear, with optional gates on the intermediate units and on the block."""
 
-    def __init__(self, hidden: int, ffn_dim: int) -> None:
+    def __init__(self, hidden: int, ffn_dim: int, interm_dropout: float = 0.0, dropout: float = 0.0) -> None:
         super().__init__()
         self.intermediate_dense = nn.Linear(hidden, ffn_dim)
         self.output_dense = nn.Linear(ffn_dim, hidden)
+        self.interm_dropout = nn.Dropout(interm_dropout)
+        self.output_dropout = nn.Dropout(dropout)
         self.unit_gate: HardConcrete | None = None
         self.block_gate: HardConcrete | None = None
 
@@ -317,10 +340,10 @@ class FeedForward(nn.Module):
         self.block_gate = HardConcrete(1, KEEP_PROB_STRUCTURE) if block else None
 
     def forward(self, x: Tensor) -> Tensor:
-        h = F.gelu(self.intermediate_dense(x))
+        h = self.interm_dropout(F.gelu(self.intermediate_dense(x)))
         unit_mask = self.unit_gate() if self.unit_gate is not None else None
         block_mask = self.block_gate() if self.block_gate is not None else None
-        return gated_linear(self, h, self.output_dense, unit_mask, block_mask)
+        return self.output_dropout(gated_linear(self, h, self.output_dense, unit_mask, block_mask))
 
 
 class TransformerLayer(nn.Module):
@@ -336,18 +359,24 @@ class TransformerLayer(nn.Module):
         eps: float,
         original_num_heads: int,
         wavlm: bool,
+        attention_dropout: float = 0.0,
+        ffn_interm_dropout: float = 0.0,
+        dropout: float = 0.0,
     ) -> None:
         super().__init__()
         self.layer_norm_first = layer_norm_first
         self.attention = (
-            SelfAttention(hidden, num_heads, head_dim, original_num_heads, wavlm) if num_heads > 0 else None
+            SelfAttention(hidden, num_heads, head_dim, original_num_heads, wavlm, attention_dropout)
+            if num_heads > 0
+            else None
         )
+        self.dropout = nn.Dropout(dropout)  # on the attention block's output, before the residual sum
         self.layer_norm = nn.LayerNorm(hidden, eps=eps)
-        self.feed_forward = FeedForward(hidden, ffn_dim) if ffn_dim > 0 else None
+        self.feed_forward = FeedForward(hidden, ffn_dim, ffn_interm_dropout, dropout) if ffn_dim > 0 else None
         self.final_layer_norm = nn.LayerNorm(hidden, eps=eps)
 
     def _attend(self, x: Tensor, padding_mask: Tensor | None, position_bias: Tensor | None) -> Tensor:
-        return self.attention(x, padding_mask, position_bias) if self.attention is not None else 0.0
+        return self.dropout(self.attention(x, padding_mask, position_bias)) if self.attention is not None else 0.0
 
     def _feed_forward(self, x: Tensor) -> Tensor:
         return self.feed_forward(x) if self.feed_forward is not None else 0.0

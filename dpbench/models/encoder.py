@@ -54,13 +54,17 @@ class Encoder(nn.Module):
         self.feature_extractor = ConvFeatureExtractor(
             c.conv_channels, c.conv_kernels, c.conv_strides, c.conv_norm, c.conv_bias, c.conv_output_scale
         )
-        self.feature_projection = FeatureProjection(c.conv_channels[-1], c.hidden_size, c.layer_norm_eps)
+        self.feature_projection = FeatureProjection(
+            c.conv_channels[-1], c.hidden_size, c.layer_norm_eps, c.projection_dropout
+        )
         self.pos_conv = PositionalConv(c.hidden_size, c.pos_conv_kernel, c.pos_conv_groups)
         self.layer_norm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
+        self.dropout = nn.Dropout(c.dropout)  # on the transformer's input, as torchaudio applies encoder_dropout
         wavlm = c.arch == "wavlm"
         self.layers = nn.ModuleList(
             TransformerLayer(
-                c.hidden_size, heads, c.head_dim, ffn, c.layer_norm_first, c.layer_norm_eps, original, wavlm
+                c.hidden_size, heads, c.head_dim, ffn, c.layer_norm_first, c.layer_norm_eps, original, wavlm,
+                c.attention_dropout, c.ffn_interm_dropout, c.dropout,
             )
             for heads, ffn, original in zip(c.num_heads, c.ffn_dims, c.original_num_heads)
         )
@@ -113,6 +117,7 @@ class Encoder(nn.Module):
         x = x + self.pos_conv(x)
         if not self.config.layer_norm_first:
             x = self.layer_norm(x)
+        x = self.dropout(x)
         if convention is HiddenStates.S3PRL:
             hidden_states.append(x)
         position_bias = self.relative_position(frames) if self.relative_position is not None else None
@@ -125,10 +130,12 @@ class Encoder(nn.Module):
 
     # --- gates -----------------------------------------------------------------------------
     def set_gates(
-        self, conv: bool = True, heads: bool = True, attention: bool = True, ffn_units: bool = True, ffn: bool = True
+        self, conv: bool = True, heads: bool = True, attention: bool = True, ffn_units: bool = True, ffn: bool = True,
+        conv_gate_norm: str = "masked",
     ) -> None:
-        """Attach fresh Hard Concrete gates to the chosen groups (and remove the others)."""
-        self.feature_extractor.set_gates(conv)
+        """Attach fresh Hard Concrete gates to the chosen groups (and remove the others); `conv_gate_norm`
+        is how conv gates meet LayerNorms (components.CONV_GATE_NORMS)."""
+        self.feature_extractor.set_gates(conv, conv_gate_norm)
         for layer in self.layers:
             if layer.attention is not None:
                 layer.attention.set_gates(heads, attention)
@@ -138,6 +145,10 @@ class Encoder(nn.Module):
 
     def remove_gates(self) -> None:
         self.set_gates(False, False, False, False, False)
+
+    @property
+    def conv_gate_norm(self) -> str:
+        return self.feature_extractor.gate_norm
 
     @property
     def has_gates(self) -> bool:

@@ -2,7 +2,10 @@
 
 Units whose deterministic gate value is zero are removed; the soft gate values of kept units are
 folded into the weights that consume them (next conv's input channels, the projection's inputs,
-out_proj's input columns, the FFN output layer), and block gates into the block's output layer."""
+out_proj's input columns, the FFN output layer), and block gates into the block's output layer.
+With the authors' conv gate norm (a full LayerNorm after the last conv gate) the last gate's soft
+values become the per-channel `output_scale`, and the pruned model's norms see only the kept
+channels: as in the authors' code, it then differs slightly from the gated model."""
 
 from __future__ import annotations
 
@@ -67,7 +70,11 @@ def _prune_conv(model: Encoder) -> list[int]:
             projection = model.feature_projection
             _prune_layer_norm(projection.layer_norm, keep)
             _select_linear(projection.projection, cols=keep)
-            projection.projection.weight.data *= mask[keep][None, :]
+            if extractor.gate_norm == "authors":  # a LayerNorm follows the gate: its soft values stay a scale
+                scale = extractor.output_scale.data if extractor.output_scale is not None else _ones(len(keep), mask)
+                extractor.output_scale = nn.Parameter((scale * mask[keep]).clone())
+            else:
+                projection.projection.weight.data *= mask[keep][None, :]
         channels.append(len(keep))
     extractor.channel_gates = None
     return channels
@@ -136,6 +143,7 @@ def prune_encoder(model: Encoder) -> Encoder:
     ffn_dims = [_prune_ffn(layer) for layer in pruned.layers]
     config = copy.deepcopy(model.config)
     config.conv_channels, config.num_heads, config.ffn_dims = channels, heads, ffn_dims
+    config.conv_output_scale = pruned.feature_extractor.output_scale is not None
     result = Encoder(config)
     state = pruned.state_dict()
     result.load_state_dict(state, strict=True)

@@ -121,6 +121,11 @@ def _known_fields(cfg: dict[str, Any], source: str) -> dict[str, Any]:
     return known
 
 
+# EncoderConfig dropout -> fairseq config key and its default (torchaudio's import_fairseq mapping)
+DROPOUT_KEYS = {"projection_dropout": ("dropout_input", 0.0), "attention_dropout": ("attention_dropout", 0.1),
+                "ffn_interm_dropout": ("activation_dropout", 0.0), "dropout": ("dropout", 0.1)}
+
+
 def from_fairseq(ckpt: Mapping[str, Any], source: str = "checkpoint") -> Encoder:
     """Convert a loaded fairseq checkpoint dict ({'model': state dict, 'cfg' or 'args': ...})."""
     if not isinstance(ckpt, Mapping) or "model" not in ckpt:
@@ -131,4 +136,7 @@ def from_fairseq(ckpt: Mapping[str, Any], source: str = "checkpoint") -> Encoder
     state = strip_prefix(ckpt["model"], FINETUNED_PREFIXES)
     renamed = rename_keys(state, RULES, IGNORE, source, LAYOUT)
     known = {**_known_fields(cfg, source), "normalize_waveform": task_normalize(ckpt)}
-    return load_state(infer_config(renamed, source, _arch(cfg, state), **known), renamed, source)
+    config = infer_config(renamed, source, _arch(cfg, state), **known)
+    for name, (key, default) in DROPOUT_KEYS.items():
+        setattr(config, name, float(cfg.get(key, default)))
+    return load_state(config, renamed, source)

@@ -86,6 +86,11 @@ def _known_fields(cfg: dict[str, Any]) -> dict[str, Any]:
     return known
 
 
+# EncoderConfig dropout -> transformers config key and its default (torchaudio's import_huggingface mapping)
+DROPOUT_KEYS = {"projection_dropout": ("feat_proj_dropout", 0.0), "attention_dropout": ("attention_dropout", 0.1),
+                "ffn_interm_dropout": ("activation_dropout", 0.1), "dropout": ("hidden_dropout", 0.1)}
+
+
 def from_huggingface(
     model_or_state_dict: nn.Module | Mapping[str, Tensor], hf_config: Any = None, source: str = "model",
     normalize_waveform: bool | None = None,
@@ -111,6 +116,8 @@ def from_huggingface(
     renamed = rename_keys(strip_prefix(state, PREFIXES), RULES, IGNORE, source, LAYOUT)
     known = {**_known_fields(cfg), "normalize_waveform": normalize_waveform}
     config = infer_config(renamed, source, MODEL_TYPES[model_type], **known)
+    for name, (key, default) in DROPOUT_KEYS.items():
+        setattr(config, name, float(cfg.get(key, default)))
     return load_state(config, renamed, source)
 
 
