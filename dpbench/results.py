@@ -29,6 +29,9 @@ RECORD_FIELDS = (
     "run_dir",
     "timestamp",
 )
+# Records of other kinds share the store and say so in this field; SUPERB records leave it out.
+KIND_FIELD = "kind"
+SUPERB_KIND = "superb"
 
 
 class ResultsStore:
@@ -63,11 +66,12 @@ class ResultsStore:
                 except json.JSONDecodeError:
                     continue
 
-    def records(self) -> list[dict[str, Any]]:
-        return list(self)
+    def records(self, kind: str = SUPERB_KIND) -> list[dict[str, Any]]:
+        """The records of one kind (SUPERB results unless asked otherwise)."""
+        return [record for record in self if record.get(KIND_FIELD, SUPERB_KIND) == kind]
 
-    def to_frame(self):
-        """All records as a pandas DataFrame (imported lazily)."""
+    def to_frame(self, kind: str = SUPERB_KIND):
+        """The records of one kind as a pandas DataFrame (imported lazily)."""
         import pandas as pd
 
-        return pd.DataFrame(self.records())
+        return pd.DataFrame(self.records(kind))
