@@ -1,13 +1,10 @@
-"""Measurements of one loaded model, made inside its own process: parameters its forward uses,
+"""Measurements of one loaded model, made inside its own process: parameters,
 MACs per second of audio, forward seconds, and the forward's peak memory."""
 
 from __future__ import annotations
 
 import ctypes
 import time
-from collections.abc import Iterator
-from typing import Any
-
 import torch
 from torch import nn
 
@@ -25,37 +22,21 @@ def noise(batch: int, seconds: float, device: str = "cpu") -> torch.Tensor:
     return wavs.to(device)
 
 
-def _tensors(value: Any) -> Iterator[torch.Tensor]:
-    """Every tensor in a nested output (tensor, list, tuple or dict)."""
-    if isinstance(value, torch.Tensor):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _tensors(item)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            yield from _tensors(item)
-
-
-def used_parameters(module: nn.Module, forward: Forward, seconds: float = 1.0) -> int:
-    """Parameter elements the forward's outputs depend on (those that receive a nonzero gradient).
-
-    A plain sum of `numel` would count a supernet's every weight where a subnet runs on slices
-    (LightHuBERT), and parts the forward never calls; this counts what the forward computes with."""
-    module.zero_grad(set_to_none=True)
-    with torch.enable_grad():
-        outputs = [t for t in _tensors(forward(module, noise(1, seconds))) if t.requires_grad]
-        if outputs:
-            sum(t.float().square().mean() for t in outputs).backward()
-    used = sum(int(p.grad.ne(0).sum()) for p in module.parameters() if p.grad is not None)
-    module.zero_grad(set_to_none=True)
-    return used
+def parameter_count(module: nn.Module) -> int:
+    """Parameters of `module`; a supernet that runs a sampled subnet on slices of its weights
+    (LightHuBERT) counts that subnet by its own `calc_sampled_param_num`, as its authors publish."""
+    supernets = [m for m in module.modules() if callable(getattr(m, "calc_sampled_param_num", None))]
+    outermost = [m for m in supernets if not any(m is not other and m in set(other.modules()) for other in supernets)]
+    total = sum(p.numel() for p in module.parameters())
+    for supernet in outermost:
+        total += int(supernet.calc_sampled_param_num()) - sum(p.numel() for p in supernet.parameters())
+    return total
 
 
 def describe(module: nn.Module, forward: Forward) -> dict[str, float]:
-    """Parameters the forward uses and MACs per second of audio, counted on a clip of the length
+    """Parameters and MACs per second of audio, counted on a clip of the length
     dpbench's formulas use (attention's share grows with length)."""
-    return {"params": used_parameters(module, forward), "macs": macs_per_second(module, forward, MACS_CLIP_SECONDS)}
+    return {"params": parameter_count(module), "macs": macs_per_second(module, forward, MACS_CLIP_SECONDS)}
 
 
 def time_forward(module: nn.Module, forward: Forward, wavs: torch.Tensor) -> float:

@@ -19,7 +19,7 @@ EFFICIENCY_FIELDS = (
     "kind",             # "efficiency"
     "upstream",         # display name, as `dpbench superb` records it
     "upstream_path",    # the model spec that was measured
-    "params",           # parameters the forward uses
+    "params",           # parameters (a supernet: its sampled subnet)
     "macs",             # MACs per second of 16 kHz audio (dpbench.efficiency.macs convention)
     "device",           # "cpu" or "cuda"
     "batch",            # clips per forward
