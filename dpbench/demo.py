@@ -1,8 +1,9 @@
 """`dpbench demo`: the whole product on the embedded default, on a laptop CPU.
 
 synthetic corpora -> compress the built-in tiny teacher into DPHuBERT and baseline students ->
-SUPERB tasks at CPU scale for the teacher and every student -> report. Compression runs and
-SUPERB runs are independent `dpbench` commands run side by side (one per core, one thread each;
+SUPERB tasks at CPU scale for the teacher and every student, and a short `dpbench efficiency` of
+them all -> report. Compression, SUPERB and efficiency runs are independent `dpbench` commands run
+side by side (one per core, one thread each;
 a student's SUPERB runs start as soon as its compression ends); each is resumable, so re-running
 the demo reuses whatever is finished."""
 
@@ -25,6 +26,7 @@ DEFAULT_METHODS = "dphubert,distilhubert,fithubert"  # the paper's comparison; a
 DEFAULT_TASKS = "KS,IC,SID,ER,PR,ASR"
 # Typical run times on one core (the demo's own logs), used only to start the longest chains first.
 COMPRESS_SECONDS = 110.0
+EFFICIENCY_SECONDS = 60.0
 TASK_SECONDS = {"ASR": 280.0, "SID": 125.0, "IC": 115.0, "PR": 95.0, "ER": 70.0, "KS": 55.0}
 
 
@@ -66,6 +68,13 @@ def superb_job(upstream: str, task: str, corpus: Path, out: Path, logs: Path, st
                ["superb", "--task", task, "--upstream", upstream, "--data", str(corpus), "--out", str(out),
                 "--results", str(store), "--device", device, "--quiet"],
                logs / f"superb-{name}-{task}.log", TASK_SECONDS.get(task, 120.0), needs)
+
+
+def efficiency_job(models: list[str], store: Path, logs: Path, device: str, needs: tuple[str, ...]) -> Job:
+    """A short `dpbench efficiency` of the teacher and the students (2 s clips, 5 rounds) once all exist."""
+    return Job("efficiency", ["efficiency", *models, "--results", str(store), "--seconds", "2", "--rounds", "5",
+                              "--warmup", "1", "--device", device],
+               logs / "efficiency.log", EFFICIENCY_SECONDS, needs)
 
 
 def corpora_for(tasks: list[str]) -> list[str]:
@@ -113,8 +122,9 @@ def demo_command(out: Path, size: str, methods: str, tasks: str, sparsity: float
     info = synthesize(corpus, size=size, seed=0, workers=workers, corpora=corpora_for(task_list))
     click.echo(f"corpus at {corpus}: {info['hours']:.2f} h of audio")
 
-    _stage(2, 3, f"compress {TEACHER} at {sparsity:.0%} parameter sparsity ({', '.join(method_list)}) and run "
-                 f"SUPERB at CPU scale ({', '.join(task_names)}) on the teacher and each student")
+    _stage(2, 3, f"compress {TEACHER} at {sparsity:.0%} parameter sparsity ({', '.join(method_list)}), run "
+                 f"SUPERB at CPU scale ({', '.join(task_names)}) on the teacher and each student, and measure "
+                 "their efficiency")
     superb_dir, logs, models = out / "superb", out / "logs", out / "models"
     runs = [superb_job(TEACHER, task, corpus, superb_dir, logs, store, device) for task in task_names]
     for method in method_list:
@@ -123,6 +133,9 @@ def demo_command(out: Path, size: str, methods: str, tasks: str, sparsity: float
         student = str(student_path(models, method))
         runs += [compress, *(superb_job(student, task, corpus, superb_dir, logs, store, device, (compress.label,))
                              for task in task_names)]
+    compressions = tuple(job.label for job in runs if job.label.startswith("compress "))
+    students = [str(student_path(models, method)) for method in method_list]
+    runs.append(efficiency_job([TEACHER, *students], store, logs, device, compressions))
     failed = run_jobs(runs, workers, "runs")
 
     _stage(3, 3, "report")
