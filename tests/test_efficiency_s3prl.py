@@ -9,47 +9,29 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 from click.testing import CliRunner
 
 from dpbench.cli import main
+from dpbench.efficiency.published import (
+    DISTILHUBERT_CONFIG,
+    DISTILHUBERT_PARAMS,
+    LIGHTHUBERT_SMALL_PARAMS,
+    write_distilhubert,
+    write_lighthubert_small,
+)
 from dpbench.models import base_config, count_macs
 from dpbench.superb import compat
 
-# DistilHuBERT's published configuration (s3prl pretrain/distiller/config_model.yaml): 2 layers of
-# HuBERT Base width predicting teacher layers 4, 8 and 12.
-DISTILHUBERT = {
-    "extractor_mode": "default",
-    "extractor_conv_feature_layers": "[(512,10,5)] + [(512,3,2)] * 4 + [(512,2,2)] * 2",
-    "conv_pos": 128, "conv_pos_groups": 16,
-    "encoder_layers": 2, "encoder_embed_dim": 768, "encoder_ffn_embed_dim": 3072, "encoder_attention_heads": 12,
-    "activation_fn": "gelu", "layer_norm_first": False, "attention_type": "original",
-    "final_dim": 768, "out_layer_type": "expand-last", "n_tasks": 3, "task_emb_type": "expand-last",
-    "pred_layer_id": [4, 8, 12],
-}
-DISTILHUBERT_PUBLISHED_PARAMS = 23.49e6  # Chang et al. 2022, without the distillation prediction heads
-# LightHuBERT Small: the subnet `hubert_pruner` checkpoints of the small search space select
-# (s3prl's LightHuBERTSupernetConfig("small").subnet), on the class's default supernet weights.
-LIGHTHUBERT_SMALL = {"_name": "hubert_pruner", "pruner_supernet": "lighthubert_small.yaml"}
-LIGHTHUBERT_SMALL_PUBLISHED_PARAMS = 27e6  # Wang et al. 2022 (published rounded to 1M)
-
 
 @pytest.fixture(scope="module")
-def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    folder = tmp_path_factory.mktemp("published")
+    heads = write_distilhubert(folder / "distilhubert.ckpt")
+    write_lighthubert_small(folder / "lighthubert_small.pt")
     compat.apply("cpu")
     from s3prl.upstream.distiller.model import DistillerConfig, DistillerModel
-    from s3prl.upstream.lighthubert.lighthubert import LightHuBERT, LightHuBERTConfig
 
-    folder = tmp_path_factory.mktemp("published")
-    torch.manual_seed(0)
-    distiller = DistillerModel(DistillerConfig(DISTILHUBERT))
-    torch.save({"Config": {"distiller": DISTILHUBERT}, "Distiller": distiller.state_dict()},
-               folder / "distilhubert.ckpt")
-    config = LightHuBERTConfig(LIGHTHUBERT_SMALL)
-    config.supernet_type = "small"
-    torch.save({"cfg": {"model": LIGHTHUBERT_SMALL}, "model": LightHuBERT(config).state_dict()},
-               folder / "lighthubert_small.pt")
-    heads = sum(p.numel() for p in distiller.output_layer.parameters())
+    distiller = DistillerModel(DistillerConfig(DISTILHUBERT_CONFIG))
     biases = sum(p.numel() for name, p in distiller.output_layer.named_parameters() if name.endswith("bias"))
     return {"folder": folder, "distilhubert_heads": heads, "distilhubert_head_biases": biases}
 
@@ -70,8 +52,8 @@ def test_published_upstreams_through_the_command(checkpoints: dict) -> None:
     distil, light = by_model["distilhubert", 1], by_model["lighthubert_small", 1]
     # s3prl's distiller upstream runs its prediction heads (their outputs are hidden states SUPERB reads);
     # the published count leaves them out
-    assert round((distil["params"] - checkpoints["distilhubert_heads"]) / 1e4) == DISTILHUBERT_PUBLISHED_PARAMS / 1e4
-    assert abs(light["params"] - LIGHTHUBERT_SMALL_PUBLISHED_PARAMS) < 0.5e6
+    assert round((distil["params"] - checkpoints["distilhubert_heads"]) / 1e4) == DISTILHUBERT_PARAMS / 1e4
+    assert abs(light["params"] - LIGHTHUBERT_SMALL_PARAMS) < 0.5e6
     assert light["params"] < 30e6  # the subnet, not the 95M supernet the checkpoint stores
     for record in records:
         assert record["kind"] == "efficiency" and record["macs"] > 1e9 and record["rtf"] > 0
