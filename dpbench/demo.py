@@ -77,6 +77,14 @@ def efficiency_job(models: list[str], store: Path, logs: Path, device: str, need
                logs / "efficiency.log", EFFICIENCY_SECONDS, needs)
 
 
+def _efficiency_measured(store: Path, names: list[str]) -> bool:
+    """Whether the store already has efficiency records of every model in `names` (a re-run reuses them)."""
+    from dpbench.efficiency.records import EFFICIENCY_KIND
+    from dpbench.results import ResultsStore
+
+    return set(names) <= {record["upstream"] for record in ResultsStore(store).records(EFFICIENCY_KIND)}
+
+
 def corpora_for(tasks: list[str]) -> list[str]:
     """The synthetic corpora (names in `CORPORA`) the demo needs: LibriSpeech for compression, and
     whatever `tasks` read."""
@@ -135,7 +143,8 @@ def demo_command(out: Path, size: str, methods: str, tasks: str, sparsity: float
                              for task in task_names)]
     compressions = tuple(job.label for job in runs if job.label.startswith("compress "))
     students = [str(student_path(models, method)) for method in method_list]
-    runs.append(efficiency_job([TEACHER, *students], store, logs, device, compressions))
+    if not _efficiency_measured(store, [TEACHER, *(STUDENT_NAMES[method] for method in method_list)]):
+        runs.append(efficiency_job([TEACHER, *students], store, logs, device, compressions))
     failed = run_jobs(runs, workers, "runs")
 
     _stage(3, 3, "report")
