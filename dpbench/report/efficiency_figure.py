@@ -22,11 +22,13 @@ _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
 
 
 def score_points(cells: pd.DataFrame, rows: pd.DataFrame, rtf_column: str) -> pd.DataFrame:
-    """Each model's primary metric per task joined with its `rtf` (from `rtf_column`) and `macs`."""
+    """Each model's primary metric per task joined with its `rtf` (from `rtf_column`) and `macs`; models
+    without a positive cost of both kinds (e.g. an fbank front end: no MACs counted) cannot sit on the log axes."""
     primary = {task.name: task.primary.name for task in TASKS}
     scores = cells[cells["metric"] == cells["task"].map(primary)].drop(columns=["params", "macs"], errors="ignore")
     costs = rows[["model", "macs", rtf_column]].rename(columns={rtf_column: "rtf"})
-    return scores.merge(costs, on="model").dropna(subset=["rtf", "macs", "value"])
+    points = scores.merge(costs, on="model").dropna(subset=["rtf", "macs", "value"])
+    return points[(points["rtf"] > 0) & (points["macs"] > 0)]
 
 
 def pareto_front(costs: np.ndarray, values: np.ndarray, higher_is_better: bool) -> list[int]:
