@@ -20,6 +20,8 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from dpbench.models.complexity import SAMPLE_RATE
+
 FLOPS_PER_MAC = 2
 
 
@@ -48,8 +50,8 @@ def count_forward_macs(forward: Callable[[], Any]) -> tuple[int, dict[str, int]]
 
 
 def macs_per_second(module: torch.nn.Module, run: Callable[[torch.nn.Module, torch.Tensor], Any],
-                    seconds: float, sample_rate: int = 16000) -> float:
-    """MACs per second of audio of `run(module, wavs)` on one clip of `seconds` of noise."""
-    wavs = torch.randn(1, int(seconds * sample_rate), generator=torch.Generator().manual_seed(0))
+                    seconds: float) -> float:
+    """MACs per second of 16 kHz audio of `run(module, wavs)` on one clip of `seconds` of noise."""
+    wavs = torch.randn(1, int(seconds * SAMPLE_RATE), generator=torch.Generator().manual_seed(0))
     total, _ = count_forward_macs(lambda: run(module, wavs))
     return total / seconds

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import ctypes
 import time
+
 import torch
 from torch import nn
 
 from dpbench.efficiency.macs import macs_per_second
 from dpbench.efficiency.specs import Forward
-from dpbench.models.complexity import MACS_CLIP_SECONDS
+from dpbench.models.complexity import MACS_CLIP_SECONDS, SAMPLE_RATE
 
-SAMPLE_RATE = 16000
 _PROC_STATUS = "/proc/self/status"
 
 
@@ -25,11 +25,13 @@ def noise(batch: int, seconds: float, device: str = "cpu") -> torch.Tensor:
 def parameter_count(module: nn.Module) -> int:
     """Parameters of `module`; a supernet that runs a sampled subnet on slices of its weights
     (LightHuBERT) counts that subnet by its own `calc_sampled_param_num`, as its authors publish."""
-    supernets = [m for m in module.modules() if callable(getattr(m, "calc_sampled_param_num", None))]
-    outermost = [m for m in supernets if not any(m is not other and m in set(other.modules()) for other in supernets)]
     total = sum(p.numel() for p in module.parameters())
-    for supernet in outermost:
-        total += int(supernet.calc_sampled_param_num()) - sum(p.numel() for p in supernet.parameters())
+    inside_supernet: set[int] = set()
+    for part in module.modules():  # parents come before their children
+        if id(part) in inside_supernet or not callable(getattr(part, "calc_sampled_param_num", None)):
+            continue
+        inside_supernet.update(id(child) for child in part.modules())
+        total += int(part.calc_sampled_param_num()) - sum(p.numel() for p in part.parameters())
     return total
 
 
