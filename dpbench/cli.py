@@ -16,6 +16,7 @@ COMMANDS: dict[str, str] = {
     "teachers": "dpbench.teachers.cli:teachers_command",
     "compress": "dpbench.compress.cli:compress_command",
     "superb": "dpbench.superb.cli:superb_command",
+    "efficiency": "dpbench.efficiency.cli:efficiency_command",
     "report": "dpbench.report.cli:report_command",
     "demo": "dpbench.demo:demo_command",
     "run": "dpbench.plan.cli:run_command",

@@ -1,8 +1,9 @@
 """`dpbench demo`: the whole product on the embedded default, on a laptop CPU.
 
 synthetic corpora -> compress the built-in tiny teacher into DPHuBERT and baseline students ->
-SUPERB tasks at CPU scale for the teacher and every student -> report. Compression runs and
-SUPERB runs are independent `dpbench` commands run side by side (one per core, one thread each;
+SUPERB tasks at CPU scale for the teacher and every student, and a short `dpbench efficiency` of
+them all -> report. Compression, SUPERB and efficiency runs are independent `dpbench` commands run
+side by side (one per core, one thread each;
 a student's SUPERB runs start as soon as its compression ends); each is resumable, so re-running
 the demo reuses whatever is finished."""
 
@@ -30,6 +31,7 @@ DEFAULT_METHODS = "dphubert,distilhubert,fithubert"  # the paper's comparison; a
 DEFAULT_TASKS = "KS,IC,SID,ER,PR,ASR"
 # Typical run times on one core (the demo's own logs), used only to start the longest chains first.
 COMPRESS_SECONDS = 110.0
+EFFICIENCY_SECONDS = 60.0
 TASK_SECONDS = {"ASR": 280.0, "SID": 125.0, "IC": 115.0, "PR": 95.0, "ER": 70.0, "KS": 55.0}
 
 
@@ -83,6 +85,13 @@ def superb_job(upstream: str, task: str, corpus: Path, out: Path, logs: Path, st
                TASK_SECONDS.get(task, 120.0), needs, kind="superb")
 
 
+def efficiency_job(models: list[str], store: Path, logs: Path, device: str, needs: tuple[str, ...]) -> Job:
+    """A short `dpbench efficiency` of the teacher and the students (2 s clips, 5 rounds) once all exist."""
+    return Job("efficiency", ["efficiency", *models, "--results", str(store), "--seconds", "2", "--rounds", "5",
+                              "--warmup", "1", "--device", device],
+               logs / "efficiency.log", EFFICIENCY_SECONDS, needs, kind="efficiency")
+
+
 def corpora_for(tasks: list[str]) -> list[str]:
     """The synthetic corpora (names in `CORPORA`) the demo needs: LibriSpeech for compression, and
     whatever `tasks` read."""
@@ -129,8 +138,9 @@ def demo_command(out: Path, size: str, methods: str, tasks: str, sparsity: float
     info = synthesize(corpus, size=size, seed=0, workers=workers, corpora=corpora_for(task_list))
     click.echo(f"corpus at {corpus}: {info['hours']:.2f} h of audio")
 
-    _stage(2, 3, f"compress {TEACHER} at {sparsity:.0%} parameter sparsity ({', '.join(method_list)}) and run "
-                 f"SUPERB at CPU scale ({', '.join(task_names)}) on the teacher and each student, then the report")
+    _stage(2, 3, f"compress {TEACHER} at {sparsity:.0%} parameter sparsity ({', '.join(method_list)}), run "
+                 f"SUPERB at CPU scale ({', '.join(task_names)}) on the teacher and each student, measure "
+                 "their efficiency, then the report")
     plan = demo_plan(out, method_list, task_names, sparsity, (stage1_steps, stage2_steps), device)
     jobs, outcome = run_plan(plan, LocalLauncher(workers))
     click.echo(f"{len(jobs) - len(outcome.submitted)} of {len(jobs)} runs were done already")

@@ -42,9 +42,29 @@ RECORD_FIELDS = (
     "secondary",       # optional: other metrics of the task, each also stored as its own record
 )
 OPTIONAL_RECORD_FIELDS = ("details", "secondary")
+# Records of other kinds share the store and say so in this field; SUPERB records leave it out.
+KIND_FIELD = "kind"
+SUPERB_KIND = "superb"
 
 
-class ResultsStore:
+class _Store:
+    """What both stores offer on top of iteration: records of one kind, as a list or a DataFrame."""
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        raise NotImplementedError
+
+    def records(self, kind: str = SUPERB_KIND) -> list[dict[str, Any]]:
+        """The records of one kind (SUPERB results unless asked otherwise)."""
+        return [record for record in self if record.get(KIND_FIELD, SUPERB_KIND) == kind]
+
+    def to_frame(self, kind: str = SUPERB_KIND):
+        """The records of one kind as a pandas DataFrame (imported lazily)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.records(kind))
+
+
+class ResultsStore(_Store):
     """Append-only JSONL file of result records, safe for concurrent writers."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -88,15 +108,6 @@ class ResultsStore:
                     continue
                 yield record
 
-    def records(self) -> list[dict[str, Any]]:
-        return list(self)
-
-    def to_frame(self):
-        """All records as a pandas DataFrame (imported lazily)."""
-        import pandas as pd
-
-        return pd.DataFrame(self.records())
-
 
 def record_key(record: dict[str, Any]) -> str:
     """A record's identity: its run folder, timestamp and metric (one file per key in a RecordFolder)."""
@@ -106,7 +117,7 @@ def record_key(record: dict[str, Any]) -> str:
     return hashlib.sha256(identity.encode()).hexdigest()[:20]
 
 
-class RecordFolder:
+class RecordFolder(_Store):
     """A results store safe on a shared (network) filesystem: every record is its own JSON file,
     written atomically (temporary file + rename) and named by `record_key`, so writers on any
     machine never touch the same file, need no lock, and writing a record twice leaves one copy.
@@ -136,14 +147,6 @@ class RecordFolder:
             except json.JSONDecodeError as error:
                 raise DpbenchError(f"{file}: not a JSON record ({error}); fix or delete that file") from None
         yield from sorted(loaded, key=lambda record: record.get("timestamp") or 0.0)
-
-    def records(self) -> list[dict[str, Any]]:
-        return list(self)
-
-    def to_frame(self):
-        import pandas as pd
-
-        return pd.DataFrame(self.records())
 
 
 def is_record_folder(path: str | os.PathLike[str]) -> bool:

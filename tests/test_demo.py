@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from dpbench.demo import demo_command
+from dpbench.results import ResultsStore
 
 
 @pytest.mark.slow
@@ -18,8 +19,12 @@ def test_demo_runs_every_stage_and_reuses_them(tmp_path: Path) -> None:
     first = CliRunner().invoke(demo_command, args)
     assert first.exit_code == 0, first.output
     out = tmp_path / "demo"
-    records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    records = ResultsStore(out / "results.jsonl").records()
     assert sorted(r["upstream"] for r in records) == ["DPHuBERT", "tiny-hubert"]
+    efficiency = ResultsStore(out / "results.jsonl").records("efficiency")
+    assert sorted((r["upstream"], r["batch"]) for r in efficiency) == [
+        ("DPHuBERT", 1), ("DPHuBERT", 8), ("tiny-hubert", 1), ("tiny-hubert", 8)]
+    lines = (out / "results.jsonl").read_text().splitlines()
     assert all(r["task"] == "KS" and 0.0 <= r["value"] <= 100.0 for r in records)
     summary = json.loads((out / "compress" / "dphubert" / "summary.json").read_text())
     assert abs(summary["sparsity"] - 0.65) < 0.01
@@ -28,7 +33,7 @@ def test_demo_runs_every_stage_and_reuses_them(tmp_path: Path) -> None:
 
     second = CliRunner().invoke(demo_command, args)
     assert second.exit_code == 0, second.output
-    assert len((out / "results.jsonl").read_text().splitlines()) == len(records)  # nothing was run again
+    assert len((out / "results.jsonl").read_text().splitlines()) == len(lines)  # nothing was run again
 
 
 def test_the_demo_synthesizes_only_the_corpora_it_uses():

@@ -86,7 +86,9 @@ def _macs(config: EncoderConfig, n: UnitCounts, seconds: float) -> Number:
         total = total + t_i * in_ch * out_ch * kernel
         in_ch = out_ch
     total = total + t * in_ch * d  # projection
-    total = total + t * d * (d // config.pos_conv_groups) * config.pos_conv_kernel
+    kernel = config.pos_conv_kernel  # padded by kernel // 2 each side: an even kernel computes one frame more
+    pos_frames = t + 2 * (kernel // 2) - kernel + 1  # (trimmed after the conv, but computed)
+    total = total + pos_frames * d * (d // config.pos_conv_groups) * kernel
     for i in range(config.num_layers):
         inner = n.heads[i] * config.head_dim
         attention = 4 * t * d * inner + 2 * t * t * inner

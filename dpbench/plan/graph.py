@@ -1,6 +1,7 @@
 """Expanding a plan into its job graph: one compression per student (teacher x method x sparsity x
 variant x seed), then every SUPERB task at every learning rate on each teacher and student (a
-student's after its compression), then the report after all of them. The jobs are built by the
+student's after its compression), a short `dpbench efficiency` of them all once every compression has
+ended, then the report after all of them. The jobs are built by the
 demo's own `compress_job` and `superb_job`, so the demo and a study run the same commands."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from dpbench.demo import STUDENT_NAMES, compress_job, superb_job
+from dpbench.demo import STUDENT_NAMES, compress_job, efficiency_job, superb_job
 from dpbench.jobs import Job
 from dpbench.plan.spec import Plan
 
@@ -61,6 +62,10 @@ def expand(plan: Plan) -> list[Job]:
         for task in plan.tasks:
             jobs += [superb_job(upstream, task, plan.data, superb_dir, logs, plan.store, plan.device, needs,
                                 lr=lr, scale=plan.scale) for lr in plan.lrs]
+    if plan.efficiency:
+        compressions = tuple(job.label for job in jobs if job.kind == "compress")
+        models = [*plan.teachers, *(str(models / f"{student.name}.pt") for student in students(plan))]
+        jobs.append(efficiency_job(models, plan.store, logs, plan.device, compressions))
     jobs.append(report_job(plan, [job.label for job in jobs]))
     for job in jobs:
         job.marker = out / "jobs" / f"{_slug(job.label)}.json"

@@ -13,7 +13,7 @@ import yaml
 from dpbench.errors import DpbenchError
 
 LAUNCHERS = ("local", "slurm")
-JOB_KINDS = ("compress", "superb", "report")
+JOB_KINDS = ("compress", "superb", "efficiency", "report")
 
 
 @dataclass
@@ -57,6 +57,7 @@ class Plan:
     steps: tuple[int | None, int | None] = (None, None)  # stage-1 / stage-2 steps [compress's default]
     results: str = "results"  # relative to out: a record folder (no suffix), or a .jsonl file
     superb_teachers: bool = True  # run SUPERB on the teachers too
+    efficiency: bool = True  # measure every teacher and student with `dpbench efficiency` (short, on `device`)
     title: str = "dpbench study"
     paper_rows: bool = True
     launcher: str = "local"

@@ -11,6 +11,7 @@ from dpbench.errors import DpbenchError
 from dpbench.io_utils import atomic_write_text
 from dpbench.report import table_formats
 from dpbench.report.html_page import FigureEntry, render_page
+from dpbench.report.efficiency_section import efficiency_section
 from dpbench.report.paper import PAPER_SOURCE, PAPER_TEACHER, paper_records
 from dpbench.report.plotting import save_figure
 from dpbench.report.pruning_figure import pruning_figure
@@ -64,6 +65,10 @@ def build_report(results: Path | None, run_paths: list[Path], out: Path, paper_r
         _sparsity(cells[cells["source"] == MEASURED_SOURCE], records, runs, teacher, out, report, figures)
     _pruning(runs, out, report, figures)
     _training(runs, out, report, figures)
+    efficiency = efficiency_section(results, out, paper_rows)
+    report.written += efficiency.written
+    figures += efficiency.figures
+    report.notes += efficiency.notes
     page = render_page(
         title,
         _describe_inputs(results, run_paths, paper_rows),
@@ -71,6 +76,7 @@ def build_report(results: Path | None, run_paths: list[Path], out: Path, paper_r
         [path for path in report.written if path.name.startswith("table.")],
         figures,
         report.notes,
+        efficiency_html=efficiency.table_html,
     )
     atomic_write_text(out / "index.html", page)
     report.written.append(out / "index.html")

@@ -35,7 +35,7 @@ class FigureEntry:
 
 
 def render_page(title: str, inputs: list[str], table_html: str | None, downloads: list[Path],
-                figures: list[FigureEntry], notes: list[str]) -> str:
+                figures: list[FigureEntry], notes: list[str], efficiency_html: str | None = None) -> str:
     """The page as one HTML string; nothing is loaded from outside it."""
     parts = [
         "<!DOCTYPE html>",
@@ -47,6 +47,8 @@ def render_page(title: str, inputs: list[str], table_html: str | None, downloads
     if table_html is not None:
         links = " · ".join(f'<a href="{html.escape(p.name)}">{html.escape(p.name)}</a>' for p in downloads)
         parts += ["<h2>SUPERB results</h2>", f'<div class="scroll">{table_html}</div>', f"<p>Also as {links}.</p>"]
+    if efficiency_html is not None:
+        parts += ["<h2>Efficiency</h2>", f'<div class="scroll">{efficiency_html}</div>']
     for entry in figures:
         data = base64.b64encode(entry.png.read_bytes()).decode("ascii")
         parts += [

@@ -1,0 +1,1 @@
+"""Efficiency of any speech encoder: parameters, MACs, real-time factor and peak memory (`dpbench efficiency`)."""
