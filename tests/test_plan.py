@@ -63,7 +63,11 @@ def test_the_demo_is_a_plan_with_the_demos_own_commands(tmp_path):
     from dpbench.demo import demo_plan
 
     jobs = {job.label: job for job in expand(demo_plan(tmp_path, ["dphubert"], ["KS"], 0.65, (20, None), "cpu"))}
-    assert sorted(jobs) == ["SUPERB KS on DPHuBERT", "SUPERB KS on tiny-hubert", "compress dphubert", "report"]
+    assert sorted(jobs) == ["SUPERB KS on DPHuBERT", "SUPERB KS on tiny-hubert", "compress dphubert", "efficiency",
+                            "report"]
+    efficiency = jobs["efficiency"]
+    assert efficiency.needs == ("compress dphubert",) and "efficiency" in jobs["report"].needs
+    assert efficiency.args[1:3] == ["tiny-hubert", str(tmp_path / "models" / "DPHuBERT.pt")]
     compress = jobs["compress dphubert"]
     assert compress.args[compress.args.index("--name") + 1] == "DPHuBERT" and "--stage1-steps" in compress.args
     assert compress.log == tmp_path / "logs" / "compress-dphubert.log"

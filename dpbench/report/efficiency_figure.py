@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 from matplotlib.lines import Line2D
 
-from dpbench.report.plotting import color_for, new_figure
+from dpbench.report.plotting import method_color, new_figure
 from dpbench.report.tasks import TASKS
 
 INTERVAL = ("ci_low", "ci_high")
@@ -50,7 +50,7 @@ def efficiency_figure(points: pd.DataFrame) -> Figure:
     figure = new_figure(3.2 * 2 * per_row, 2.8 * rows + 0.8)
     axes = figure.subplots(rows, 2 * per_row, squeeze=False).ravel()
     models = list(dict.fromkeys(points.sort_values("macs", ascending=False)["model"]))
-    style = {model: (color_for(i), _MARKERS[i % len(_MARKERS)]) for i, model in enumerate(models)}
+    style = {model: (method_color(model), _MARKERS[i % len(_MARKERS)]) for i, model in enumerate(models)}
     has_interval = all(column in points.columns for column in INTERVAL)
     for index, task in enumerate(tasks):
         here = points[points["task"] == task.name].reset_index(drop=True)
