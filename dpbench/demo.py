@@ -112,12 +112,15 @@ def corpora_for(tasks: list[str]) -> list[str]:
               help="SUPERB tasks to run, comma-separated, or 'all' (every task `dpbench superb` runs).")
 @click.option("--sparsity", type=float, default=0.65, show_default=True,
               help="Target parameter sparsity (the tiny teacher's unprunable share is larger than Base's).")
+@click.option("--sweep", default=None, metavar="S1,S2,...",
+              help="Also compress DPHuBERT students at these sparsities (a sparsity sweep, e.g. 0.5,0.65,0.8), "
+                   "each run through the same tasks; the report plots them against sparsity.")
 @click.option("--stage1-steps", type=int, default=None, help="Distill + prune steps [compress's cpu default].")
 @click.option("--stage2-steps", type=int, default=None, help="Final distillation steps [compress's cpu default].")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--jobs", type=int, default=None, help="Runs side by side [default: number of cores].")
-def demo_command(out: Path, size: str, methods: str, tasks: str, sparsity: float, stage1_steps: int | None,
-                 stage2_steps: int | None, device: str, jobs: int | None) -> None:
+def demo_command(out: Path, size: str, methods: str, tasks: str, sparsity: float, sweep: str | None,
+                 stage1_steps: int | None, stage2_steps: int | None, device: str, jobs: int | None) -> None:
     """Run the whole pipeline on the embedded default (synthetic corpora, built-in tiny teacher)."""
     from dpbench.data.synth import synthesize
     from dpbench.plan.cli import run_plan
@@ -129,6 +132,7 @@ def demo_command(out: Path, size: str, methods: str, tasks: str, sparsity: float
         raise DpbenchError(f"--methods: unknown {unknown}; choose from {', '.join(STUDENT_NAMES)}")
     task_list = list(SUITE) if tasks.strip().lower() == "all" else [t.strip() for t in tasks.split(",") if t.strip()]
     task_names = [get_task(name).name for name in task_list]  # checks the names before anything runs
+    sweep_list = _sweep(sweep, method_list)
     workers = jobs or os.cpu_count() or 1
     started = time.monotonic()
     out = out.resolve()
@@ -138,10 +142,11 @@ def demo_command(out: Path, size: str, methods: str, tasks: str, sparsity: float
     info = synthesize(corpus, size=size, seed=0, workers=workers, corpora=corpora_for(task_list))
     click.echo(f"corpus at {corpus}: {info['hours']:.2f} h of audio")
 
-    _stage(2, 3, f"compress {TEACHER} at {sparsity:.0%} parameter sparsity ({', '.join(method_list)}), run "
+    swept = f"; DPHuBERT also at {', '.join(f'{s:.0%}' for s in sweep_list)}" if sweep_list else ""
+    _stage(2, 3, f"compress {TEACHER} at {sparsity:.0%} parameter sparsity ({', '.join(method_list)}{swept}), run "
                  f"SUPERB at CPU scale ({', '.join(task_names)}) on the teacher and each student, measure "
                  "their efficiency, then the report")
-    plan = demo_plan(out, method_list, task_names, sparsity, (stage1_steps, stage2_steps), device)
+    plan = demo_plan(out, method_list, task_names, sparsity, (stage1_steps, stage2_steps), device, sweep_list)
     jobs, outcome = run_plan(plan, LocalLauncher(workers))
     click.echo(f"{len(jobs) - len(outcome.submitted)} of {len(jobs)} runs were done already")
 
@@ -156,12 +161,28 @@ def demo_command(out: Path, size: str, methods: str, tasks: str, sparsity: float
                            + "; ".join(f"{label} -> {logs[label]}" for label in outcome.failed))
 
 
+def _sweep(text: str | None, methods: list[str]) -> list[float]:
+    """--sweep as fractions; it needs DPHuBERT among the methods."""
+    if text is None:
+        return []
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values or not all(0 < v < 1 for v in values):
+        raise DpbenchError(f"--sweep {text!r}: give fractions between 0 and 1, comma-separated, e.g. 0.5,0.65,0.8")
+    if "dphubert" not in methods:
+        raise DpbenchError("--sweep compresses DPHuBERT students: keep dphubert in --methods")
+    return values
+
+
 def demo_plan(out: Path, methods: list[str], tasks: list[str], sparsity: float,
-              steps: tuple[int | None, int | None], device: str) -> Plan:
-    """The demo as a study plan: the built-in teacher, its students, the tasks, on OUT/corpus."""
+              steps: tuple[int | None, int | None], device: str, sweep: Sequence[float] = ()) -> Plan:
+    """The demo as a study plan: the built-in teacher, its students (DPHuBERT also at the `sweep`
+    sparsities), the tasks, on OUT/corpus."""
     from dpbench.plan.spec import Plan
 
     corpus = out / "corpus"
     return Plan(out=out, data=corpus, compress_data=corpus / "LibriSpeech", teachers=[TEACHER], methods=methods,
-                tasks=tasks, sparsities=[sparsity], steps=steps, device=device, results="results.jsonl",
+                tasks=tasks, sparsities=[sparsity], sweep=list(sweep), steps=steps, device=device, results="results.jsonl",
                 title="dpbench demo: embedded default")

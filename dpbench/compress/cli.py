@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from dpbench.compress.config import METHODS, PRUNE_UNITS, SCALES, make_config
+from dpbench.compress.config import ABLATIONS, METHODS, PRUNE_UNITS, SCALES, make_config
 from dpbench.compress.distill import COS_TYPES, DISTILL_MODES, RECIPE_LAYERS, format_layer_groups, parse_layer_groups
 from dpbench.models.components import CONV_GATE_NORMS
 from dpbench.compress.sparsity import TARGET_KINDS
@@ -35,6 +35,34 @@ def _units(ctx: click.Context, param: click.Parameter, value: str | None) -> lis
     return [unit for unit in PRUNE_UNITS if unit in given]
 
 
+def _sparsities(ctx: click.Context, param: click.Parameter, value: str | None) -> list[float] | None:
+    """One target sparsity, or several (a sweep: one run each), comma-separated."""
+    if value is None:
+        return None
+    try:
+        values = [float(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values or len(set(values)) != len(values):
+        raise DpbenchError(f"--target-sparsity {value!r}: give a fraction, or distinct fractions separated by "
+                           "commas for a sweep, e.g. 0.5,0.6,0.7,0.8")
+    return values
+
+
+def sweep_folder(out: Path, sparsity: float) -> Path:
+    """The run folder of one sparsity of a sweep: OUT/sp<sparsity>, e.g. OUT/sp0.6."""
+    return out / f"sp{sparsity:g}"
+
+
+def _ablation_help() -> str:
+    """`name: --option value ...` for each preset."""
+    def spelled(value: object) -> str:
+        return ",".join(value) if isinstance(value, list) else str(value)
+
+    return "; ".join(f"{name}: " + " ".join(f"--{key.replace('_', '-')} {spelled(value)}" for key, value in preset.items())
+                     for name, preset in ABLATIONS.items())
+
+
 def _devices(value: str) -> int | str:
     return int(value) if value.isdigit() else value
 
@@ -45,9 +73,14 @@ def _devices(value: str) -> int | str:
 @click.option("--teacher", default=None, help="Teacher checkpoint or name [default: tiny-hubert (cpu), hubert_base (paper)].")
 @click.option("--method", type=click.Choice(METHODS), default="dphubert", help="DPHuBERT or a baseline.")
 @click.option("--scale", type=click.Choice(SCALES), default="cpu", help="Default steps, batch and rates.")
-@click.option("--target-sparsity", type=float, default=None, help="Target sparsity [default: 0.75].")
+@click.option("--target-sparsity", "target_sparsities", callback=_sparsities, default=None,
+              help="Target sparsity [default: 0.75]; several, comma-separated, make a sweep: one run per "
+                   "sparsity in OUT/sp<sparsity>, named NAME-sp<sparsity>, one after the other.")
 @click.option("--target-kind", type=click.Choice(TARGET_KINDS), default=None,
               help="Sparsity of parameters, or of MACs per second of audio [default: params].")
+@click.option("--ablation", type=click.Choice(list(ABLATIONS)), default=None,
+              help=f"A preset of the paper's ablation study (dphubert only): {_ablation_help()}. Recorded in "
+                   "compress_config.json and summary.json (options.ablation).")
 @click.option("--stage1-steps", type=int, default=None, help="Distill + prune steps [scale default].")
 @click.option("--stage2-steps", type=int, default=None, help="Final distillation steps [scale default].")
 @click.option("--lr", type=float, default=None, help="Model and head learning rate [default: 2e-4].")
@@ -101,7 +134,8 @@ def _devices(value: str) -> int | str:
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out (same options).")
 @trust_option
 def compress_command(data: str, out: str, scale: str, method: str, accelerator: str, devices: str, num_nodes: int,
-                     precision: str, name: str | None, resume: bool, **options) -> None:
+                     precision: str, name: str | None, resume: bool, target_sparsities: list[float] | None,
+                     **options) -> None:
     """Compress a speech SSL teacher by joint distillation and structured pruning (DPHuBERT), or train a
     baseline student, through stage 1 (distill + prune), physical pruning, stage 2 (final distill) and
     the final save. Writes RUN/student.pt, RUN/summary.json and RUN/train_log.csv."""
@@ -110,11 +144,21 @@ def compress_command(data: str, out: str, scale: str, method: str, accelerator: 
     for key in ("teacher", "student_init"):  # paths made absolute, so a resumed run matches from anywhere
         if options[key] and Path(options[key]).exists():
             options[key] = str(Path(options[key]).resolve())
-    config = make_config(scale, method, str(Path(data).resolve()), options)
     hardware = Hardware(accelerator=accelerator, devices=_devices(devices), num_nodes=num_nodes, precision=precision)
-    summary = run_compress(config, out, hardware, resume=resume, name=name)
-    if not env_rank_zero():
-        return
+    if target_sparsities is None or len(target_sparsities) == 1:
+        options["target_sparsity"] = target_sparsities[0] if target_sparsities else None
+        runs = [(make_config(scale, method, str(Path(data).resolve()), options), Path(out), name)]
+    else:  # a sweep: every config is checked before the first run starts
+        base = name or Path(out).name
+        runs = [(make_config(scale, method, str(Path(data).resolve()), {**options, "target_sparsity": sparsity}),
+                 sweep_folder(Path(out), sparsity), f"{base}-sp{sparsity:g}") for sparsity in target_sparsities]
+    for config, run_out, run_name in runs:
+        summary = run_compress(config, run_out, hardware, resume=resume, name=run_name)
+        if env_rank_zero():
+            _echo_summary(summary)
+
+
+def _echo_summary(summary: dict) -> None:
     click.echo(
         f"{summary['method']}: {summary['params'] / 1e6:.3f}M params ({summary['sparsity']:.1%} sparsity, target "
         f"{summary['target']['sparsity']:.0%} of {summary['target']['kind']}), {summary['macs'] / 1e9:.2f} GMACs/s, "

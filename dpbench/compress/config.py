@@ -35,6 +35,14 @@ DEFAULT_COS_TYPE = {"distilhubert": "log_sig"}  # else raw
 # whole FFN blocks; the recipe gates the first three
 PRUNE_UNITS = ("conv", "head", "interm", "attlayer", "ffnlayer")
 RECIPE_PRUNE_UNITS = ["conv", "head", "interm"]
+# --ablation: the paper's ablation study (DPHuBERT section 4.4) as named presets, each the options it sets
+ABLATIONS: dict[str, dict[str, Any]] = {
+    "no-conv-pruning": {"prune_units": ["head", "interm"]},
+    "no-final-distill": {"stage2_steps": 0},
+    "predlayer": {"distill_mode": "predlayer", "distill_layers": "4.8.12"},  # DistilHuBERT's heads
+    "layer-gates": {"prune_units": list(PRUNE_UNITS)},
+}
+ABLATION_METHODS = ("dphubert",)  # the ablations change the DPHuBERT recipe
 DROPOUTS = ("projection_dropout", "attention_dropout", "ffn_interm_dropout", "residual_dropout")
 
 
@@ -82,6 +90,7 @@ class CompressConfig:
     calibrate_tol: float = 0.005  # relative size error above which the gates are calibrated after stage 1
     num_workers: int = 0
     student_init: str | None = None
+    ablation: str | None = None  # the ABLATIONS preset the run was made with (its options are set above)
 
     def validate(self) -> None:
         """Raise a DpbenchError naming the option for any value out of range."""
@@ -91,6 +100,9 @@ class CompressConfig:
                 raise DpbenchError(f"--{item.name.replace('_', '-')}: {value} is not a finite number")
         checks = [
             (self.method in METHODS, "--method", f"one of {', '.join(METHODS)}"),
+            (self.ablation is None or self.ablation in ABLATIONS, "--ablation", f"one of {', '.join(ABLATIONS)}"),
+            (self.ablation is None or self.method in ABLATION_METHODS, "--ablation",
+             f"used with --method {' or '.join(ABLATION_METHODS)} (the ablations vary its recipe)"),
             (self.scale in SCALES, "--scale", f"one of {', '.join(SCALES)}"),
             (self.target_kind in TARGET_KINDS, "--target-kind", f"one of {', '.join(TARGET_KINDS)}"),
             (self.cos_type in COS_TYPES, "--cos-type", f"one of {', '.join(COS_TYPES)}"),
@@ -178,12 +190,24 @@ def _layer_groups_ok(text: str) -> bool:
 
 
 def make_config(scale: str, method: str, data: str, overrides: dict[str, Any]) -> CompressConfig:
-    """Scale defaults, then the method's default cosine type, then explicit `overrides` (None = not given)."""
+    """Scale defaults, then the method's default cosine type, then the options of the `ablation` override
+    (if any), then explicit `overrides` (None = not given), which may not contradict the ablation."""
     if scale not in SCALES:
         raise DpbenchError(f"--scale {scale!r}: use one of {', '.join(SCALES)}")
     values: dict[str, Any] = dict(SCALE_DEFAULTS[scale], scale=scale, method=method, data=data)
     values["cos_type"] = DEFAULT_COS_TYPE.get(method, "raw")
-    values.update({k: v for k, v in overrides.items() if v is not None})
+    given = {k: v for k, v in overrides.items() if v is not None}
+    ablation = given.get("ablation")
+    if ablation is not None:
+        if ablation not in ABLATIONS:
+            raise DpbenchError(f"--ablation {ablation!r}: use one of {', '.join(ABLATIONS)}")
+        preset = ABLATIONS[ablation]
+        clash = [key for key in preset if key in given and given[key] != preset[key]]
+        if clash:
+            options = ", ".join(f"--{key.replace('_', '-')} (it sets {preset[key]!r})" for key in clash)
+            raise DpbenchError(f"--ablation {ablation} contradicts {options}; drop the option or the ablation")
+        values.update({key: list(v) if isinstance(v, list) else v for key, v in preset.items()})
+    values.update(given)
     config = CompressConfig(**values)
     config.validate()
     return config

@@ -1,5 +1,5 @@
 """Expanding a plan into its job graph: one compression per student (teacher x method x sparsity x
-variant x seed), then every SUPERB task at every learning rate on each teacher and student (a
+variant x seed, plus DPHuBERT's sweep sparsities and ablation presets), then every SUPERB task at every learning rate on each teacher and student (a
 student's after its compression), a short `dpbench efficiency` of them all once every compression has
 ended, then the report after all of them. The jobs are built by the
 demo's own `compress_job` and `superb_job`, so the demo and a study run the same commands."""
@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from dpbench.compress.config import ABLATION_METHODS
 from dpbench.demo import STUDENT_NAMES, compress_job, efficiency_job, superb_job
 from dpbench.jobs import Job
 from dpbench.plan.spec import Plan
@@ -30,17 +31,30 @@ class Student:
 
 
 def students(plan: Plan) -> list[Student]:
-    """Every compression the plan asks for; a dimension with one value stays out of the names."""
-    many = {key: len(getattr(plan, key)) > 1 for key in ("teachers", "methods", "sparsities", "variants", "seeds")}
+    """Every compression the plan asks for: teacher x method x sparsity x variant x seed, DPHuBERT also
+    at the `sweep` sparsities and, at `sparsities`, once per ablation preset. A dimension with one value
+    stays out of the names (sparsity: one value for that method)."""
+    many = {key: len(getattr(plan, key)) > 1 for key in ("teachers", "seeds")}
     found = []
-    for teacher, method, sparsity, variant, seed in itertools.product(
-            plan.teachers, plan.methods, plan.sparsities, plan.variants, plan.seeds):
-        parts = [(True, ""), (many["teachers"], Path(teacher).stem), (many["sparsities"], f"sp{sparsity:g}"),
-                 (many["variants"], variant), (many["seeds"], f"seed{seed}")]
-        suffix = "".join(f"-{_slug(text)}" for wanted, text in parts if wanted and text)
-        found.append(Student(method + suffix, STUDENT_NAMES[method] + suffix, teacher, method, sparsity, variant,
-                             seed))
+    for teacher, method in itertools.product(plan.teachers, plan.methods):
+        varied = method in ABLATION_METHODS
+        sparsities = list(dict.fromkeys([*plan.sparsities, *(plan.sweep if varied else [])]))
+        variants = [*plan.variants, *(plan.ablations if varied else [])]
+        for sparsity, variant, seed in itertools.product(sparsities, variants, plan.seeds):
+            if variant in plan.ablations and sparsity not in plan.sparsities:
+                continue  # ablations at the study's sparsities, not along the sweep
+            named_variant = variant if variant in plan.ablations or len(plan.variants) > 1 else ""
+            parts = [(many["teachers"], Path(teacher).stem), (len(sparsities) > 1, f"sp{sparsity:g}"),
+                     (bool(named_variant), named_variant), (many["seeds"], f"seed{seed}")]
+            suffix = "".join(f"-{_slug(text)}" for wanted, text in parts if wanted and text)
+            found.append(Student(method + suffix, STUDENT_NAMES[method] + suffix, teacher, method, sparsity, variant,
+                                 seed))
     return found
+
+
+def variant_args(plan: Plan, variant: str) -> list[str]:
+    """The extra `dpbench compress` arguments of a variant or ablation preset."""
+    return ["--ablation", variant] if variant in plan.ablations else list(plan.variants[variant])
 
 
 def expand(plan: Plan) -> list[Job]:
@@ -52,7 +66,7 @@ def expand(plan: Plan) -> list[Job]:
         if plan.superb_teachers else []
     for student in students(plan):
         extra = ["--seed", str(student.seed), *(["--scale", plan.scale] if plan.scale != "cpu" else []),
-                 *plan.compress_args, *plan.variants[student.variant]]
+                 *plan.compress_args, *variant_args(plan, student.variant)]
         job = compress_job(plan.compress_data.parent, runs, logs, models, student.method, student.sparsity,
                            plan.device, plan.steps, teacher=student.teacher, student=student.id,
                            name=student.name, extra=extra)

@@ -49,6 +49,8 @@ class Plan:
     tasks: list[str]
     sparsities: list[float] = field(default_factory=lambda: [0.75])
     variants: dict[str, list[str]] = field(default_factory=lambda: {"base": []})  # name -> extra compress args
+    ablations: list[str] = field(default_factory=list)  # compress --ablation presets: one more DPHuBERT student each
+    sweep: list[float] = field(default_factory=list)  # more sparsities for DPHuBERT only (a sparsity sweep)
     seeds: list[int] = field(default_factory=lambda: [0])
     lrs: list[float | None] = field(default_factory=lambda: [None])  # None: each task config's own rate
     scale: str = "cpu"
@@ -102,6 +104,7 @@ def plan_from_dict(raw: dict[str, Any], base: Path, origin: str) -> Plan:
 
 def check_plan(plan: Plan, origin: str) -> None:
     """Raise DpbenchError naming `origin` for a value the plan cannot run with."""
+    from dpbench.compress.config import ABLATION_METHODS, ABLATIONS
     from dpbench.demo import STUDENT_NAMES
     from dpbench.superb.tasks import SUITE, get_task
 
@@ -112,6 +115,15 @@ def check_plan(plan: Plan, origin: str) -> None:
             raise DpbenchError(f"{origin}: `{key}` must be a non-empty list")
     if not all(isinstance(s, (int, float)) and 0 < s < 1 for s in plan.sparsities):
         raise DpbenchError(f"{origin}: `sparsities` are fractions between 0 and 1, e.g. [0.75]")
+    if not isinstance(plan.sweep, list) or not all(isinstance(s, (int, float)) and 0 < s < 1 for s in plan.sweep):
+        raise DpbenchError(f"{origin}: `sweep` is a list of fractions between 0 and 1 (DPHuBERT's extra sparsities)")
+    if not isinstance(plan.ablations, list) or not set(plan.ablations) <= set(ABLATIONS):
+        raise DpbenchError(f"{origin}: `ablations` is a list of presets from {', '.join(ABLATIONS)}")
+    if plan.ablations and not set(plan.methods) & set(ABLATION_METHODS):
+        raise DpbenchError(f"{origin}: `ablations` vary {', '.join(ABLATION_METHODS)}; add it to `methods`")
+    clash = set(plan.ablations) & set(plan.variants)
+    if clash:
+        raise DpbenchError(f"{origin}: {sorted(clash)} named both as an ablation and a variant; rename the variant")
     if not all(isinstance(seed, int) for seed in plan.seeds):
         raise DpbenchError(f"{origin}: `seeds` are whole numbers")
     if not all(lr is None or (isinstance(lr, (int, float)) and lr > 0) for lr in plan.lrs):
