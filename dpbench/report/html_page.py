@@ -35,8 +35,10 @@ class FigureEntry:
 
 
 def render_page(title: str, inputs: list[str], table_html: str | None, downloads: list[Path],
-                figures: list[FigureEntry], notes: list[str], efficiency_html: str | None = None) -> str:
-    """The page as one HTML string; nothing is loaded from outside it."""
+                figures: list[FigureEntry], notes: list[str], efficiency_html: str | None = None,
+                tables: tuple[tuple[str, str], ...] = ()) -> str:
+    """The page as one HTML string; nothing is loaded from outside it. `tables`: more (heading, HTML
+    table) sections after the SUPERB results."""
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -47,6 +49,8 @@ def render_page(title: str, inputs: list[str], table_html: str | None, downloads
     if table_html is not None:
         links = " · ".join(f'<a href="{html.escape(p.name)}">{html.escape(p.name)}</a>' for p in downloads)
         parts += ["<h2>SUPERB results</h2>", f'<div class="scroll">{table_html}</div>', f"<p>Also as {links}.</p>"]
+    for heading, fragment in tables:
+        parts += [f"<h2>{html.escape(heading)}</h2>", f'<div class="scroll">{fragment}</div>']
     if efficiency_html is not None:
         parts += ["<h2>Efficiency</h2>", f'<div class="scroll">{efficiency_html}</div>']
     for entry in figures:

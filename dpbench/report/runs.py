@@ -42,6 +42,15 @@ class CompressionRun:
     def teacher_config(self) -> dict[str, Any]:
         return self.summary["teacher_config"]
 
+    @property
+    def ablation(self) -> str | None:
+        """The `--ablation` preset of the run (None: the full recipe, or a run made before presets)."""
+        return (self.summary.get("options") or {}).get("ablation")
+
+    @property
+    def target_sparsity(self) -> float | None:
+        return (self.summary.get("target") or {}).get("sparsity")
+
 
 def find_run_dirs(paths: list[Path]) -> list[Path]:
     """Each path is a run folder (holds summary.json) or a folder of run folders."""
@@ -105,17 +114,38 @@ def _read_log(path: Path) -> pd.DataFrame:
     return log
 
 
-def methods_by_model(records: pd.DataFrame, runs: list[CompressionRun]) -> dict[str, str]:
-    """Compression method of each model row whose record names a run (by upstream name equal to
-    the run's name, or upstream_path equal to the run's student_path)."""
-    methods: dict[str, str] = {}
+def runs_by_model(records: pd.DataFrame, runs: list[CompressionRun]) -> dict[str, CompressionRun]:
+    """The compression run of each model row whose record names one (by upstream name equal to the
+    run's name, or upstream_path equal to the run's student_path)."""
+    found: dict[str, CompressionRun] = {}
     paths = records["upstream_path"] if "upstream_path" in records.columns else [None] * len(records)
     for model, upstream, upstream_path in zip(records["model"], records["upstream"], paths):
         for run in runs:
             if upstream == run.name or _same_path(upstream_path, run.summary.get("student_path")):
-                methods[model] = run.method
+                found[model] = run
                 break
-    return methods
+    return found
+
+
+def methods_by_model(records: pd.DataFrame, runs: list[CompressionRun]) -> dict[str, str]:
+    """Compression method of each model row whose record names a run (see `runs_by_model`)."""
+    return {model: run.method for model, run in runs_by_model(records, runs).items()}
+
+
+def teachers_by_model(records: pd.DataFrame, runs: list[CompressionRun]) -> dict[str, str]:
+    """The teacher's model row of each student row, where the student's run names a teacher that has
+    records: a teacher is found by its upstream_path (a hub name or a checkpoint path, as
+    `dpbench compress --teacher` saved it in summary.json) or by its upstream name (the file's stem)."""
+    paths = records["upstream_path"] if "upstream_path" in records.columns else [None] * len(records)
+    rows = list(zip(records["model"], records["upstream"], paths))
+    found: dict[str, str] = {}
+    for model, run in runs_by_model(records, runs).items():
+        spec = str(run.summary["teacher"])
+        match = next((name for name, upstream, path in rows if name != model and (
+            _same_path(path, spec) or upstream in (spec, Path(spec).stem))), None)
+        if match is not None:
+            found[model] = match
+    return found
 
 
 def _same_path(left: Any, right: Any) -> bool:

@@ -1,31 +1,53 @@
-"""Sparsity vs performance: one panel per task, students of each method joined by a line."""
+"""Sparsity vs performance: one panel per task, students of each method (and ablation preset, and teacher
+when there are several) joined by a line across the sparsities of a sweep, with their intervals."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
+from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from dpbench.report.plotting import METHOD_NAMES, TEACHER_COLOR, method_color, new_figure
+from dpbench.report.plotting import METHOD_NAMES, TEACHER_COLOR, method_color, method_label, new_figure
+from dpbench.report.runs import CompressionRun
 from dpbench.report.tasks import TASKS
 
 UNMATCHED = "no run folder"
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 
 
-def primary_points(cells: pd.DataFrame, teacher: str, teacher_params: float, methods: dict[str, str]) -> pd.DataFrame:
-    """The primary metric of every task for models with a parameter count, with
-    `sparsity` (% of the teacher's parameters removed) and `method` (teacher: "teacher")."""
+def primary_points(cells: pd.DataFrame, teacher: str, teacher_params: float, methods: dict[str, str],
+                   sparsity_of: dict[str, float] | None = None, teachers: Collection[str] = ()) -> pd.DataFrame:
+    """The primary metric of every task for models with a parameter count, with `sparsity` (% of the
+    teacher's parameters removed) and `method` (the line: a method key or label from `methods`;
+    teachers: "teacher"). `sparsity_of` gives a student's sparsity from its run (relative to its own
+    teacher); others are measured against `teacher_params`. `teachers`: more teacher rows, at 0%."""
+    sparsity_of = sparsity_of or {}
+    all_teachers = {teacher, *teachers}
     primary = {task.name: task.primary.name for task in TASKS}
     points = cells[(cells["metric"] == cells["task"].map(primary)) & cells["params"].notna()].copy()
-    points["sparsity"] = 100.0 * (1.0 - points["params"].astype(float) / teacher_params)
+    points["sparsity"] = [
+        0.0 if model in all_teachers else sparsity_of.get(model, 100.0 * (1.0 - float(params) / teacher_params))
+        for model, params in zip(points["model"], points["params"])
+    ]
     points["method"] = [
-        "teacher" if model == teacher else METHOD_NAMES.get(methods.get(model, ""), methods.get(model, UNMATCHED))
+        "teacher" if model in all_teachers else METHOD_NAMES.get(methods.get(model, ""), methods.get(model, UNMATCHED))
         for model in points["model"]
     ]
     return points
+
+
+def line_labels(run_of: dict[str, CompressionRun], several_teachers: bool) -> dict[str, str]:
+    """The line of each student with a run: its method, its ablation preset if any, and its teacher when
+    the report has several ("DPHuBERT", "DPHuBERT no-conv-pruning", "DPHuBERT (wavlm_base_plus)")."""
+    labels = {}
+    for model, run in run_of.items():
+        label = method_label(run.method) + (f" {run.ablation}" if run.ablation else "")
+        labels[model] = label + (f" ({Path(str(run.summary['teacher'])).stem})" if several_teachers else "")
+    return labels
 
 
 def _interval_bars(axis, group: pd.DataFrame, color: str) -> None:
@@ -51,11 +73,14 @@ def sparsity_figure(points: pd.DataFrame, annotate: bool = True) -> Figure:
     style = {method: (method_color(method), _MARKERS[i % len(_MARKERS)]) for i, method in enumerate(methods)}
     for axis, task in zip(axes, tasks):
         here = points[points["task"] == task.name]
-        teacher = here[here["method"] == "teacher"]
-        if not teacher.empty:
-            level = float(teacher["value"].iloc[0])
+        teachers = here[here["method"] == "teacher"]
+        for _, teacher in teachers.iterrows():
+            level = float(teacher["value"])
             axis.axhline(level, color=TEACHER_COLOR, linestyle=":", linewidth=1)
             axis.plot([0.0], [level], marker="*", markersize=13, color=TEACHER_COLOR, linestyle="")
+            if annotate and len(teachers) > 1:
+                axis.annotate(teacher["model"], (0.0, level), textcoords="offset points", xytext=(4, 4),
+                              fontsize=6.5, color=TEACHER_COLOR)
         for method in methods:
             group = here[here["method"] == method].sort_values("sparsity")
             color, marker = style[method]

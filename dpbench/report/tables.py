@@ -10,7 +10,7 @@ MIN_AGGREGATE_TASKS tasks are shared with the teacher.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -30,10 +30,12 @@ SCORE_TASKS_COLUMN = "relative_score_tasks"
 
 @dataclass(frozen=True)
 class SuperbTable:
-    """The table's numbers (`frame`, indexed by model) and each source's reference teacher."""
+    """The table's numbers (`frame`, indexed by model; column `teacher`: the model a row's relative
+    score divides by), each source's reference teacher, and the students that have their own teacher."""
 
     frame: pd.DataFrame
     teachers: dict[str, str]
+    teacher_of: dict[str, str] = field(default_factory=dict)
 
     @property
     def caption(self) -> str:
@@ -48,6 +50,10 @@ class SuperbTable:
                 "(Peng et al., Interspeech 2023; LibriSpeech 960 h students), for reference only."
             )
         teachers = ", ".join(f"{source} rows: {name}" for source, name in self.teachers.items())
+        own = sorted(set(self.teacher_of.values()))
+        if len(own) > 1 or (own and own[0] not in self.teachers.values()):
+            teachers = f"each student's own teacher ({', '.join(own)}; rows follow their teacher)" + (
+                f", other {teachers}" if teachers else "")
         parts.append(
             "Rel. score: mean over tasks of the model's score as % of its teacher's "
             f"({teachers or 'no teacher row, so not computed'}); error rates count as 100 − rate, "
@@ -89,11 +95,14 @@ def retention_from_cells(cells: pd.DataFrame, teacher_name: str) -> pd.DataFrame
     return result
 
 
-def build_table(cells: pd.DataFrame, teachers: dict[str, str]) -> SuperbTable:
-    """Wide table: source, params, macs, one numeric column per task metric, relative score.
+def build_table(cells: pd.DataFrame, teachers: dict[str, str], teacher_of: dict[str, str] | None = None) -> SuperbTable:
+    """Wide table: source, teacher, params, macs, one numeric column per task metric, relative score.
 
-    `teachers` maps a source ("measured", "paper") to the model its rows are compared with.
-    Measured rows come first, largest model first; paper rows follow in the paper's order."""
+    `teachers` maps a source ("measured", "paper") to the model its rows are compared with;
+    `teacher_of` maps a student to its own teacher (from its compression run), which wins over the
+    source's. Measured rows come first: each teacher (largest first) followed by its students
+    (largest first), then the rest, largest first; paper rows follow in the paper's order."""
+    teacher_of = {model: teacher for model, teacher in (teacher_of or {}).items() if teacher in set(cells["model"])}
     columns = [column_key(task, metric) for task in TASKS for metric in task.metrics]
     values = cells.assign(column=[f"{t}_{m}" for t, m in zip(cells["task"], cells["metric"])])
     wide = values.pivot(index="model", columns="column", values="value").reindex(columns=columns)
@@ -102,17 +111,30 @@ def build_table(cells: pd.DataFrame, teachers: dict[str, str]) -> SuperbTable:
             spread = values.pivot(index="model", columns="column", values=extra).reindex(columns=columns)
             wide = wide.join(spread.add_suffix(f"{UNCERTAINTY_SEPARATOR}{extra}"))
     info = cells.groupby("model", sort=False)[["source", "params", "macs"]].first()
+    own_teachers = set(teacher_of.values())  # a teacher is its own reference
+    info.insert(1, "teacher", [model if model in own_teachers else teacher_of.get(model, teachers.get(source))
+                               for model, source in info["source"].items()])
     frame = info.join(wide)
     frame[SCORE_COLUMN] = np.nan
     frame[SCORE_TASKS_COLUMN] = 0
-    for source, teacher in teachers.items():
-        scores = retention_from_cells(cells[cells["source"] == source], teacher)
-        frame.loc[scores.index, SCORE_COLUMN] = scores[SCORE_COLUMN]
-        frame.loc[scores.index, SCORE_TASKS_COLUMN] = scores[SCORE_TASKS_COLUMN]
-    measured = frame[frame["source"] != PAPER_SOURCE].sort_values("params", ascending=False, na_position="last")
-    frame = pd.concat([measured, frame[frame["source"] == PAPER_SOURCE]])
+    for teacher, members in frame.groupby("teacher", sort=False).groups.items():
+        group = cells[cells["model"].isin([*members, teacher])]
+        scores = retention_from_cells(group, teacher).reindex(members)
+        frame.loc[members, SCORE_COLUMN] = scores[SCORE_COLUMN]
+        frame.loc[members, SCORE_TASKS_COLUMN] = scores[SCORE_TASKS_COLUMN].fillna(0).astype(int)
+    frame = pd.concat([_by_teacher(frame[frame["source"] != PAPER_SOURCE]), frame[frame["source"] == PAPER_SOURCE]])
     frame.index.name = "model"
-    return SuperbTable(frame=frame, teachers=teachers)
+    return SuperbTable(frame=frame, teachers=teachers, teacher_of=teacher_of)
+
+
+def _by_teacher(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows in table order: each teacher followed by its students, then the rest; each part largest first."""
+    by_size = frame.sort_values("params", ascending=False, na_position="last", kind="stable")
+    order: list[str] = []
+    for teacher in [model for model in by_size.index if model in set(by_size["teacher"])]:
+        order += [teacher] + [m for m in by_size.index if by_size.at[m, "teacher"] == teacher and m != teacher]
+    order += [model for model in by_size.index if model not in order]
+    return by_size.loc[order]
 
 
 def guess_teacher(cells: pd.DataFrame, source: str = MEASURED_SOURCE, hints: tuple[str, ...] = ()) -> str | None:

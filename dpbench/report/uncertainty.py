@@ -8,6 +8,7 @@ difference from that best is not significant at 95%."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -26,15 +27,16 @@ EXPLANATION = (
 )
 
 
-def add_uncertainty(cells: pd.DataFrame, teacher: str | None = None) -> pd.DataFrame:
+def add_uncertainty(cells: pd.DataFrame, teacher: str | Collection[str] | None = None) -> pd.DataFrame:
     """`cells` (from `best_cells`) with ci_low/ci_high filled for several-run cells and a `tied` column
-    comparing the students (every model but `teacher`)."""
+    comparing the students (every model but `teacher`, one name or several)."""
+    teachers = {teacher} if isinstance(teacher, str) else set(teacher or ())
     cells = cells.copy()
     cells["tied"] = False
     items: dict[int, Items] = {}
     for index, row in cells.iterrows():
         paths = row.get("items_paths") or ()
-        loaded = _load(paths)
+        loaded = load_cell_items(paths)
         if loaded is not None:
             items[index] = loaded
             if row["runs"] > 1:
@@ -43,7 +45,7 @@ def add_uncertainty(cells: pd.DataFrame, teacher: str | None = None) -> pd.DataF
             cells.loc[index, ["ci_low", "ci_high"]] = np.nan
     for (_, task), group in cells.groupby(["source", "task"], sort=False):
         primary = TASK_BY_NAME[task].primary
-        rows = group[(group["metric"] == primary.name) & group.index.isin(list(items)) & (group["model"] != teacher)]
+        rows = group[(group["metric"] == primary.name) & group.index.isin(list(items)) & ~group["model"].isin(teachers)]
         if len(rows) < 2:
             continue
         best = rows["value"].idxmax() if primary.higher_is_better else rows["value"].idxmin()
@@ -56,7 +58,7 @@ def add_uncertainty(cells: pd.DataFrame, teacher: str | None = None) -> pd.DataF
     return cells
 
 
-def _load(paths: tuple[str, ...]) -> Items | None:
+def load_cell_items(paths: tuple[str, ...]) -> Items | None:
     """The per-item means of the runs' item files, or None when any is missing. Averaging per item
     gives the mean metric for ratios, not for an EER (averaged trial scores make a fused system), so
     several EER runs get none."""
