@@ -184,5 +184,6 @@ def demo_plan(out: Path, methods: list[str], tasks: list[str], sparsity: float,
 
     corpus = out / "corpus"
     return Plan(out=out, data=corpus, compress_data=corpus / "LibriSpeech", teachers=[TEACHER], methods=methods,
-                tasks=tasks, sparsities=[sparsity], sweep=list(sweep), steps=steps, device=device, results="results.jsonl",
+                tasks=tasks, sparsities=[sparsity], sweep=list(sweep), steps=steps, device=device,
+                results="results.jsonl",
                 title="dpbench demo: embedded default")

@@ -82,7 +82,8 @@ def test_ablation_presets_set_the_papers_options_and_are_recorded():
         changed = {k for k, v in config.to_dict().items() if v != full.to_dict()[k]}
         assert changed == {"ablation", *options}  # nothing else moves
     # an explicit option may repeat the preset, not contradict it
-    assert make_config("cpu", "dphubert", "/data", {"ablation": "no-final-distill", "stage2_steps": 0}).stage2_steps == 0
+    repeated = make_config("cpu", "dphubert", "/data", {"ablation": "no-final-distill", "stage2_steps": 0})
+    assert repeated.stage2_steps == 0
     with pytest.raises(DpbenchError, match="--stage2-steps"):
         make_config("cpu", "dphubert", "/data", {"ablation": "no-final-distill", "stage2_steps": 5})
     with pytest.raises(DpbenchError, match="dphubert"):

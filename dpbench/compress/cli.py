@@ -59,7 +59,8 @@ def _ablation_help() -> str:
     def spelled(value: object) -> str:
         return ",".join(value) if isinstance(value, list) else str(value)
 
-    return "; ".join(f"{name}: " + " ".join(f"--{key.replace('_', '-')} {spelled(value)}" for key, value in preset.items())
+    return "; ".join(f"{name}: " + " ".join(f"--{key.replace('_', '-')} {spelled(value)}"
+                                            for key, value in preset.items())
                      for name, preset in ABLATIONS.items())
 
 

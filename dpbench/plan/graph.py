@@ -1,8 +1,8 @@
 """Expanding a plan into its job graph: one compression per student (teacher x method x sparsity x
-variant x seed, plus DPHuBERT's sweep sparsities and ablation presets), then every SUPERB task at every learning rate on each teacher and student (a
-student's after its compression), a short `dpbench efficiency` of them all once every compression has
-ended, then the report after all of them. The jobs are built by the
-demo's own `compress_job` and `superb_job`, so the demo and a study run the same commands."""
+variant x seed, plus DPHuBERT's sweep sparsities and ablation presets), then every SUPERB task at every
+learning rate on each teacher and student (a student's after its compression), a short `dpbench
+efficiency` of them all once every compression has ended, then the report after all of them. The jobs
+are built by the demo's own `compress_job` and `superb_job`, so the demo and a study run the same commands."""
 
 from __future__ import annotations
 
