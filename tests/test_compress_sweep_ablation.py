@@ -14,7 +14,8 @@ from click.testing import CliRunner
 
 from dpbench.compress import make_config
 from dpbench.compress.cli import compress_command
-from dpbench.compress.config import ABLATIONS, PRUNE_UNITS
+from dpbench.ablations import ABLATIONS
+from dpbench.compress.config import PRUNE_UNITS
 from dpbench.demo import demo_plan
 from dpbench.errors import DpbenchError
 from dpbench.models import build_encoder, save_encoder, tiny_config
@@ -117,6 +118,9 @@ def test_plan_sweep_and_ablations_add_dphubert_students_only(tmp_path):
     assert "--ablation" not in jobs["compress dphubert-sp0.6"].args
     swept = jobs["compress dphubert-sp0.8"]
     assert swept.args[swept.args.index("--target-sparsity") + 1] == "0.8"
+    steps = {job.label: job.args for job in expand(plan(tmp_path, ablations=["no-final-distill"], stage2_steps=7))}
+    assert "--stage2-steps" not in steps["compress dphubert-no-final-distill"]  # the preset's 0 final steps stand
+    assert steps["compress dphubert"][steps["compress dphubert"].index("--stage2-steps") + 1] == "7"
     names = {s.name for s in students(plan(tmp_path, ablations=["layer-gates"]))}
     assert names == {"DPHuBERT", "DPHuBERT-layer-gates", "DistilHuBERT"}  # one sparsity: not in the names
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from dpbench.compress.config import ABLATIONS, METHODS, PRUNE_UNITS, SCALES, make_config
+from dpbench.ablations import ABLATIONS
+from dpbench.compress.config import METHODS, PRUNE_UNITS, SCALES, make_config
 from dpbench.compress.distill import COS_TYPES, DISTILL_MODES, RECIPE_LAYERS, format_layer_groups, parse_layer_groups
 from dpbench.models.components import CONV_GATE_NORMS
 from dpbench.compress.sparsity import TARGET_KINDS

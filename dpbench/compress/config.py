@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from dpbench.ablations import ABLATION_METHODS, ABLATIONS
 from dpbench.compress.distill import COS_TYPES, DISTILL_MODES, RECIPE_LAYERS, parse_layer_groups
 from dpbench.compress.sparsity import TARGET_KINDS
 from dpbench.errors import DpbenchError
@@ -35,14 +36,6 @@ DEFAULT_COS_TYPE = {"distilhubert": "log_sig"}  # else raw
 # whole FFN blocks; the recipe gates the first three
 PRUNE_UNITS = ("conv", "head", "interm", "attlayer", "ffnlayer")
 RECIPE_PRUNE_UNITS = ["conv", "head", "interm"]
-# --ablation: the paper's ablation study (DPHuBERT section 4.4) as named presets, each the options it sets
-ABLATIONS: dict[str, dict[str, Any]] = {
-    "no-conv-pruning": {"prune_units": ["head", "interm"]},
-    "no-final-distill": {"stage2_steps": 0},
-    "predlayer": {"distill_mode": "predlayer", "distill_layers": "4.8.12"},  # DistilHuBERT's heads
-    "layer-gates": {"prune_units": list(PRUNE_UNITS)},
-}
-ABLATION_METHODS = ("dphubert",)  # the ablations change the DPHuBERT recipe
 DROPOUTS = ("projection_dropout", "attention_dropout", "ffn_interm_dropout", "residual_dropout")
 
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from dpbench.compress.config import ABLATION_METHODS
+from dpbench.ablations import ABLATION_METHODS, ABLATIONS
 from dpbench.demo import STUDENT_NAMES, compress_job, efficiency_job, superb_job
 from dpbench.jobs import Job
 from dpbench.plan.spec import Plan
@@ -57,6 +57,14 @@ def variant_args(plan: Plan, variant: str) -> list[str]:
     return ["--ablation", variant] if variant in plan.ablations else list(plan.variants[variant])
 
 
+def student_steps(plan: Plan, student: Student) -> tuple[int | None, int | None]:
+    """The plan's stage-1/stage-2 steps, less those the student's ablation preset sets itself
+    (`no-final-distill` keeps its 0 final steps)."""
+    preset = ABLATIONS.get(student.variant, {}) if student.variant in plan.ablations else {}
+    stage1, stage2 = plan.steps
+    return (None if "stage1_steps" in preset else stage1, None if "stage2_steps" in preset else stage2)
+
+
 def expand(plan: Plan) -> list[Job]:
     """The plan's jobs, each with its marker under OUT/jobs/ (the job is done when its marker exists)."""
     out, logs, models = plan.out, plan.out / "logs", plan.out / "models"
@@ -68,7 +76,7 @@ def expand(plan: Plan) -> list[Job]:
         extra = ["--seed", str(student.seed), *(["--scale", plan.scale] if plan.scale != "cpu" else []),
                  *plan.compress_args, *variant_args(plan, student.variant)]
         job = compress_job(plan.compress_data.parent, runs, logs, models, student.method, student.sparsity,
-                           plan.device, plan.steps, teacher=student.teacher, student=student.id,
+                           plan.device, student_steps(plan, student), teacher=student.teacher, student=student.id,
                            name=student.name, extra=extra)
         jobs.append(job)
         upstreams.append((str(models / f"{student.name}.pt"), (job.label,)))

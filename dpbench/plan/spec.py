@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from dpbench.ablations import ABLATION_METHODS, ABLATIONS
 from dpbench.errors import DpbenchError
 
 LAUNCHERS = ("local", "slurm")
@@ -104,7 +105,6 @@ def plan_from_dict(raw: dict[str, Any], base: Path, origin: str) -> Plan:
 
 def check_plan(plan: Plan, origin: str) -> None:
     """Raise DpbenchError naming `origin` for a value the plan cannot run with."""
-    from dpbench.compress.config import ABLATION_METHODS, ABLATIONS
     from dpbench.demo import STUDENT_NAMES
     from dpbench.superb.tasks import SUITE, get_task
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from dpbench.ablations import ABLATIONS
 from dpbench.errors import DpbenchError
 from dpbench.report.runs import CompressionRun
 from dpbench.report.tasks import TASKS
@@ -71,7 +72,10 @@ def ablation_table(cells: pd.DataFrame, run_of: dict[str, CompressionRun]) -> Ab
     if not rows:
         return None
     frame = pd.DataFrame(rows)
-    return AblationTable(frame.sort_values(["ablation", "model"], kind="stable", ignore_index=True))
+    order = {name: index for index, name in enumerate(ABLATIONS)}  # the presets' order, then unknown names
+    frame = frame.sort_values("ablation", key=lambda names: names.map(lambda n: order.get(n, len(order))),
+                              kind="stable", ignore_index=True)
+    return AblationTable(frame)
 
 
 def _paired_interval(ablated: pd.Series, full: pd.Series) -> tuple[float, float]:
