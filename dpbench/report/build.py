@@ -156,7 +156,8 @@ def _layers(records: pd.DataFrame, cells: pd.DataFrame, run_of: dict[str, Compre
         report.notes.append("layer-weight figure skipped: no SUPERB run folder with a weighted sum over layers "
                             "was found (the records' run_dir)")
         return
-    atomic_write_text(out / LAYER_WEIGHTS_CSV, weights.to_csv(index=False, float_format="%.6g", lineterminator="\n"))
+    csv = weights.to_csv(index=False, float_format="%.6g", lineterminator="\n")
+    atomic_write_text(out / LAYER_WEIGHTS_CSV, csv)
     report.written.append(out / LAYER_WEIGHTS_CSV)
     report.written += save_figure(layer_figure(weights, run_of), out, "layer_weights")
     figures.append(FigureEntry(

@@ -95,7 +95,8 @@ def retention_from_cells(cells: pd.DataFrame, teacher_name: str) -> pd.DataFrame
     return result
 
 
-def build_table(cells: pd.DataFrame, teachers: dict[str, str], teacher_of: dict[str, str] | None = None) -> SuperbTable:
+def build_table(cells: pd.DataFrame, teachers: dict[str, str],
+                teacher_of: dict[str, str] | None = None) -> SuperbTable:
     """Wide table: source, teacher, params, macs, one numeric column per task metric, relative score.
 
     `teachers` maps a source ("measured", "paper") to the model its rows are compared with;
