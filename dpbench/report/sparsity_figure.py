@@ -67,7 +67,7 @@ def sparsity_figure(points: pd.DataFrame, annotate: bool = True) -> Figure:
     tasks = [task for task in TASKS if (points.loc[points["method"] != "teacher", "task"] == task.name).any()]
     columns = min(4, len(tasks))
     rows = math.ceil(len(tasks) / columns)
-    figure = new_figure(3.3 * columns, 2.9 * rows + 0.7)
+    figure = new_figure(max(3.3 * columns, 6.5), 2.9 * rows + 0.7)  # one panel still fits its legend
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
     methods = [m for m in dict.fromkeys(points["method"]) if m != "teacher"]
     style = {method: (method_color(method), _MARKERS[i % len(_MARKERS)]) for i, method in enumerate(methods)}
@@ -102,5 +102,6 @@ def sparsity_figure(points: pd.DataFrame, annotate: bool = True) -> Figure:
         axis.set_visible(False)
     handles = [Line2D([], [], marker="*", markersize=12, color=TEACHER_COLOR, linestyle=":", label="teacher")]
     handles += [Line2D([], [], color=style[m][0], marker=style[m][1], label=m) for m in methods]
-    figure.legend(handles=handles, loc="outside upper center", ncols=len(handles), frameon=False)
+    # about two entries per panel in a row, so a narrow figure wraps its legend instead of clipping it
+    figure.legend(handles=handles, loc="outside upper center", ncols=min(len(handles), 2 * columns), frameon=False)
     return figure
