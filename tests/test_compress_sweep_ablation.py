@@ -127,7 +127,8 @@ def test_plan_sweep_and_ablations_add_dphubert_students_only(tmp_path):
 
 @pytest.mark.parametrize("extra,message", [
     ({"ablations": ["no-such"]}, "ablations"), ({"sweep": [80]}, "sweep"),
-    ({"ablations": ["predlayer"], "methods": ["distilhubert"]}, "dphubert")])
+    ({"ablations": ["predlayer"], "methods": ["distilhubert"]}, "dphubert"),
+    ({"sweep": [0.5], "methods": ["distilhubert"]}, "dphubert")])
 def test_bad_sweep_or_ablations_in_a_plan_are_refused(tmp_path, extra, message):
     with pytest.raises(DpbenchError, match=message):
         plan(tmp_path, **extra)

@@ -119,8 +119,9 @@ def check_plan(plan: Plan, origin: str) -> None:
         raise DpbenchError(f"{origin}: `sweep` is a list of fractions between 0 and 1 (DPHuBERT's extra sparsities)")
     if not isinstance(plan.ablations, list) or not set(plan.ablations) <= set(ABLATIONS):
         raise DpbenchError(f"{origin}: `ablations` is a list of presets from {', '.join(ABLATIONS)}")
-    if plan.ablations and not set(plan.methods) & set(ABLATION_METHODS):
-        raise DpbenchError(f"{origin}: `ablations` vary {', '.join(ABLATION_METHODS)}; add it to `methods`")
+    if (plan.ablations or plan.sweep) and not set(plan.methods) & set(ABLATION_METHODS):
+        raise DpbenchError(f"{origin}: `ablations` and `sweep` add {', '.join(ABLATION_METHODS)} students; add it to "
+                           "`methods`")
     clash = set(plan.ablations) & set(plan.variants)
     if clash:
         raise DpbenchError(f"{origin}: {sorted(clash)} named both as an ablation and a variant; rename the variant")
