@@ -19,13 +19,14 @@ from pathlib import Path
 from dpbench.demo import DEFAULT_TASKS, TASK_SECONDS, TEACHER
 from dpbench.jobs import Job, run_jobs
 from dpbench.results import ResultsStore
+from dpbench.superb.upstream_spec import parse_upstream
 
 
 def arm_jobs(name: str, extra: list[str], out: Path, corpus: Path, tasks: list[str], sparsity: float) -> list[Job]:
     run, model = out / "compress" / name, out / "models" / f"{name}.pt"
     args = ["compress", "--data", str(corpus / "LibriSpeech"), "--out", str(run), "--method", "dphubert",
             "--teacher", TEACHER, "--target-sparsity", str(sparsity), "--name", name, "--accelerator", "cpu", *extra]
-    if (run / "state.json").exists():
+    if (run / "compress_config.json").exists():  # started before: continue it
         args.append("--resume")
 
     def publish() -> None:
@@ -48,6 +49,9 @@ def table(out: Path, arms: list[str], tasks: list[str]) -> str:
     results: dict[tuple[str, str], dict] = {}
     for record in ResultsStore(out / "results.jsonl"):
         results[(record["upstream"], record["task"])] = record
+    names = {arm: parse_upstream(str(out / "models" / f"{arm}.pt")).name for arm in arms}  # SUPERB's upstream name
+    results.update({(arm, task): results[(name, task)] for arm, name in names.items() for task in tasks
+                    if (name, task) in results})
     header = ["arm", "params", "stage-2 distill loss"]
     units = {}
     for task in tasks:

@@ -266,7 +266,7 @@ def test_recipe_defaults_and_cli_parsing(assets, tmp_path):
     assert (config.prune_units, config.distill_layers, config.distill_mode) == (["conv", "head", "interm"],
                                                                                   "0.4,8,12", "layer2layer")
     assert (config.l1_weight, config.cos_weight, config.l2_weight, config.cos_type) == (1.0, 1.0, 0.0, "raw")
-    assert config.conv_gate_norm == "masked"
+    assert config.conv_gate_norm == "authors"
     assert make_config("cpu", "distilhubert", "d", {"teacher": "t"}).cos_type == "log_sig"
     with pytest.raises(DpbenchError, match="--distill-mode"):
         make_config("cpu", "fithubert", "d", {"teacher": "t", "distill_mode": "predlayer"})

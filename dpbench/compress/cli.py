@@ -97,7 +97,7 @@ def _devices(value: str) -> int | str:
 @click.option("--conv-gate-norm", type=click.Choice(CONV_GATE_NORMS), default=None,
               help="masked: conv LayerNorm statistics over kept channels, last gate after the projection's "
                    "LayerNorm (pruning exact); authors: gate, then a full LayerNorm (pruning keeps the last gate "
-                   "as a per-channel scale) [default: masked].")
+                   "as a per-channel scale) [default: authors, by the A/B in README.md].")
 @click.option("--distill-layers", callback=_layers, default=None,
               help="Teacher layers for a 12-layer model (scaled to the teacher); a period separates groups, the "
                    f"layers of a group share one linear [default: {RECIPE_LAYERS}; baselines: one linear each].")

@@ -14,7 +14,7 @@ to come back. With a 50% warm-up the same simulation ends on target (0.750).
 The recipe's choices (METHOD.md section 6) are the defaults at both scales: gates on conv channels,
 heads and FFN units; distillation layers `0.4,8,12` (layer 0 has its own linear, 4, 8 and 12 share
 one) layer to layer; L1 + raw cosine; the student trains with the teacher's dropouts (the built-in
-tiny teacher has none)."""
+tiny teacher has none); conv gates as the authors normalise them (gate, then a full LayerNorm)."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ class CompressConfig:
     l2_weight: float = 0.0
     cos_type: str = "raw"
     prune_units: list[str] = field(default_factory=lambda: list(RECIPE_PRUNE_UNITS))
-    conv_gate_norm: str = "masked"
+    conv_gate_norm: str = "authors"  # chosen by the miniature A/B in README.md
     # student dropouts; None = the teacher's (EncoderConfig: projection_dropout, attention_dropout,
     # ffn_interm_dropout, dropout)
     projection_dropout: float | None = None
