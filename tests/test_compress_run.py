@@ -117,6 +117,27 @@ def test_resume_after_interruption_matches_uninterrupted_run(assets, tmp_path, s
     assert [int(r["step"]) for r in rows if r["stage"] == "final"] == list(range(1, 5))
 
 
+class Stop(L.Callback):
+    """Ends `fit` the way Lightning's SIGTERM handler does: `should_stop` after step `step` of stage 1."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if pl_module.spec.name == "prune" and trainer.global_step == self.step:
+            trainer.should_stop = True
+
+
+def test_a_stage_that_ends_early_is_an_error_and_resumes(assets, tmp_path):
+    """A SIGTERM makes Lightning return from `fit` normally; that must not count as a finished stage."""
+    options = dict(stage1_steps=6, stage2_steps=2, checkpoint_every=2)
+    with pytest.raises(DpbenchError, match="stage prune stopped early at step 3 of 6.*--resume"):
+        run_compress(config(assets, **options), tmp_path / "r", callbacks=[Stop(3)])
+    assert not (tmp_path / "r" / "student.pt").exists()
+    run_compress(config(assets, **options), tmp_path / "r", resume=True)
+    assert [int(r["step"]) for r in read_log(tmp_path / "r") if r["stage"] == "prune"] == list(range(1, 7))
+
+
 @pytest.mark.parametrize("method", ["distilhubert", "fithubert", "half"])
 def test_baselines(assets, tmp_path, method):
     summary = run_compress(config(assets, method=method, stage1_steps=3, stage2_steps=2), tmp_path / method)

@@ -146,6 +146,10 @@ def fit_stage(module: CompressModule, stage_dir: Path, out: Path, hardware: Hard
         trainer.fit(module, ckpt_path=str(last) if last.is_file() else None, weights_only=True)
     check_finite_weights(module, trainer.global_step)
     trainer.save_checkpoint(last, weights_only=False)
+    if trainer.global_step < module.spec.steps:  # Lightning ends `fit` quietly on SIGTERM (or should_stop)
+        cause = "on SIGTERM" if trainer.received_sigterm else "early"
+        raise DpbenchError(f"stage {module.spec.name} stopped {cause} at step {trainer.global_step} of "
+                           f"{module.spec.steps}; its checkpoint {last} is saved: rerun with --resume to continue")
 
 
 def load_stage_weights(module: CompressModule, stage_dir: Path) -> None:
