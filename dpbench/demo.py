@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from dpbench.compress.layout import CONFIG_FILE
 from dpbench.errors import DpbenchError
 from dpbench.io_utils import atomic_write_bytes
 from dpbench.jobs import Job
@@ -53,7 +54,7 @@ def compress_job(corpus: Path, runs: Path, logs: Path, models: Path, method: str
     for flag, value in zip(("--stage1-steps", "--stage2-steps"), steps):
         if value is not None:
             args += [flag, str(value)]
-    if (out / "state.json").exists():
+    if (out / CONFIG_FILE).exists():  # started before (perhaps killed in stage 1): continue it
         args.append("--resume")
     target = models / f"{name}.pt"
 

@@ -77,6 +77,21 @@ def test_the_demo_is_a_plan_with_the_demos_own_commands(tmp_path):
     assert student.args[student.args.index("--results") + 1] == str(tmp_path / "results.jsonl")
 
 
+def test_a_started_compression_is_resumed_not_restarted(tmp_path):
+    """A compression killed in stage 1 has its config but no state.json yet: the next run must resume it."""
+    from dpbench.compress.layout import CONFIG_FILE
+    from dpbench.demo import compress_job
+
+    def args() -> list[str]:
+        return compress_job(tmp_path, tmp_path / "runs", tmp_path / "logs", tmp_path / "models", "dphubert", 0.65,
+                            "cpu", (None, None)).args
+
+    assert "--resume" not in args()
+    (tmp_path / "runs" / "dphubert").mkdir(parents=True)
+    (tmp_path / "runs" / "dphubert" / CONFIG_FILE).write_text("{}")
+    assert "--resume" in args()
+
+
 @pytest.mark.parametrize(("edit", "message"), [
     ("methods: [dphubert, magic]", "unknown methods"),
     ("tasks: [KS, XYZ]", "unknown task"),

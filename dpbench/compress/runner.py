@@ -34,6 +34,7 @@ from dpbench.compress.callbacks import (AtomicCheckpointIO, PeriodicCheckpoint, 
 from dpbench.compress.config import CompressConfig
 from dpbench.compress.data import resolve_manifest, skipped_files
 from dpbench.compress.distill import DistillHeads, DistillLoss, LossWeights, head_index
+from dpbench.compress.layout import CONFIG_FILE
 from dpbench.compress.module import CompressModule, StageSpec
 from dpbench.compress.prune import calibrate, kept_units
 from dpbench.compress.sparsity import Lagrangian, check_target, config_size
@@ -97,7 +98,7 @@ class RunState:
 
 def check_run_dir(out: Path, config: CompressConfig, resume: bool) -> None:
     """A new run needs an empty --out; --resume needs the run's original options."""
-    saved = out / "compress_config.json"
+    saved = out / CONFIG_FILE
     if saved.is_file():
         if not resume:
             raise DpbenchError(f"{out} already holds a compression run; pass --resume to continue it or choose "
@@ -182,7 +183,7 @@ def run_compress(config: CompressConfig, out: str | Path, hardware: Hardware | N
     try:
         return _run_compress(config, out, hardware, resume, name, callbacks, writer=True)
     except BaseException:
-        if not (out / "compress_config.json").exists():
+        if not (out / CONFIG_FILE).exists():
             for folder in created:
                 shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -226,7 +227,7 @@ def _run_compress(config: CompressConfig, out: Path, hardware: Hardware, resume:
     weights = LossWeights(config.l1_weight, config.cos_weight, config.l2_weight, config.cos_type)
     heads = DistillHeads(pairs, student.config.hidden_size, teacher.config.hidden_size, activation)
     if writer:
-        atomic_write_json(out / "compress_config.json", config.to_dict())
+        atomic_write_json(out / CONFIG_FILE, config.to_dict())
         atomic_write_json(out / "teacher.json", teacher_reference(config.teacher, teacher))
     common = dict(kind=kind, teacher_size=teacher_size, manifest=manifest, seed=config.seed,
                   max_batch_seconds=config.max_batch_seconds, max_item_seconds=config.max_item_seconds,
