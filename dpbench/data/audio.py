@@ -62,14 +62,7 @@ def check_audio(path: str | os.PathLike[str], quick: bool = False) -> int:
     NaN/Inf samples and files shorter than MIN_SAMPLES at 16 kHz. Returns the sample count at 16 kHz."""
     n_samples = probe_audio(path)
     if not quick:
-        try:
-            samples, _ = sf.read(str(path), dtype="float32", always_2d=True)
-        except (sf.LibsndfileError, RuntimeError) as err:
-            raise AudioError(path, f"corrupt: decoding failed ({err})") from err
-        if samples.shape[0] == 0:
-            raise AudioError(path, "zero-length audio (0 samples decoded)")
-        if not np.isfinite(samples).all():
-            raise AudioError(path, f"{int((~np.isfinite(samples)).sum())} NaN or infinite samples")
+        _decode(path)
     if n_samples < MIN_SAMPLES:
         raise AudioError(path, f"too short ({n_samples} samples at 16 kHz; the conv feature extractor needs "
                                f"at least {MIN_SAMPLES})")
@@ -80,15 +73,21 @@ def load_audio(path: str | os.PathLike[str]) -> torch.Tensor:
     """Read a wav/flac/ogg file as a 1-D float32 tensor at 16 kHz, mixing channels to mono."""
     path = Path(path)
     _check_file(path)
+    return to_mono_16k(*_decode(path))
+
+
+def _decode(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
+    """Every sample, (frames, channels) float32, and the sample rate; corrupt, empty or non-finite audio is
+    refused with an AudioError naming the file."""
     try:
         samples, sample_rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as err:
-        raise AudioError(path, f"corrupt or not a wav/flac/ogg file ({err})") from err
+        raise AudioError(path, f"corrupt or not a wav/flac/ogg file: decoding failed ({err})") from err
     if samples.shape[0] == 0:
-        raise AudioError(path, "zero-length audio (0 samples)")
+        raise AudioError(path, "zero-length audio (0 samples decoded)")
     if not np.isfinite(samples).all():
         raise AudioError(path, f"{int((~np.isfinite(samples)).sum())} NaN or infinite samples")
-    return to_mono_16k(samples, sample_rate)
+    return samples, sample_rate
 
 
 def _check_file(path: Path) -> None:
