@@ -89,6 +89,9 @@ def _devices(value: str) -> int | str:
 @click.option("--checkpoint-every", type=int, default=None, help="Steps between resumable checkpoints.")
 @click.option("--calibrate-tol", type=float, default=None,
               help="Relative size error after stage 1 above which gates are calibrated [default: 0.005].")
+@click.option("--align", default=None,
+              help="Hardware-aligned pruning: kept conv channels / FFN units in multiples of N, e.g. conv=32,ffn=8 "
+                   "(faster oneDNN/GPU kernels) [default: off, the authors' recipe].")
 @click.option("--student-init", default=None,
               help="Start the DPHuBERT student from this checkpoint (any format inspect reads) or teacher name, not the teacher.")
 @click.option("--seed", type=int, default=None, help="Random seed [default: 0].")

@@ -41,6 +41,7 @@ from dpbench.compress.students import build_student, check_compatible, distill_p
 from dpbench.errors import DpbenchError
 from dpbench.io_utils import atomic_torch_save, atomic_write_json, make_dirs
 from dpbench.models import Encoder, count_macs, count_params, load_encoder, prune_encoder, save_encoder
+from dpbench.models.pruning import Alignment, align_gates
 from dpbench.safe_load import allowed_globals, load_torch
 
 STAGES = ("prune", "physical_prune", "final", "save")
@@ -244,6 +245,7 @@ def _run_compress(config: CompressConfig, out: Path, hardware: Hardware, resume:
     if not state.done("physical_prune"):
         started = time.monotonic()
         gated = module1.student.cpu().eval()
+        align_gates(gated, Alignment.parse(config.align or ""))  # before calibration: it sizes the aligned model
         record = calibrate(gated, budget, kind, config.calibrate_tol).to_dict() if gated.has_gates else None
         pruned = prune_encoder(gated) if gated.has_gates else gated
         heads_state = module1.distill.state_dict()
