@@ -11,7 +11,6 @@ models run interleaved in one process (warm-up, then medians). Usage:
 from __future__ import annotations
 
 import argparse
-import copy
 import statistics
 import time
 
@@ -22,8 +21,9 @@ from dpbench.models import build_encoder, count_macs, count_params, hubert_base_
 from dpbench.models.pruning import Alignment, align_gates
 
 
-def students(target_sparsity: float, alignment: Alignment, seed: int = 0):
-    """(unaligned, aligned) pruned students of one gated Base-shaped model, both calibrated to the target."""
+def student(target_sparsity: float, alignment: Alignment, seed: int = 0):
+    """A pruned Base-shaped student (random gates of `seed`) calibrated to the target under `alignment`,
+    and its calibration record."""
     torch.manual_seed(seed)
     gated = build_encoder(hubert_base_config())
     gated.set_gates()
@@ -32,14 +32,9 @@ def students(target_sparsity: float, alignment: Alignment, seed: int = 0):
             conv = name.startswith("feature_extractor")
             gate.log_alpha.copy_(torch.randn(gate.n) * 1.5 + (3.0 if conv else -1.0))
     gated.eval()
-    target = (1 - target_sparsity) * count_params(gated.config)
-    made = []
-    for align in (Alignment(), alignment):
-        model = copy.deepcopy(gated)
-        align_gates(model, align)
-        record = calibrate(model, target, "params", tol=0.005)
-        made.append((prune_encoder(model).eval(), record))
-    return made
+    align_gates(gated, alignment)
+    record = calibrate(gated, (1 - target_sparsity) * count_params(gated.config), "params", tol=0.005)
+    return prune_encoder(gated).eval(), record
 
 
 def main() -> None:
@@ -55,7 +50,7 @@ def main() -> None:
     alignment = Alignment.parse(args.align)
     teacher = build_encoder(hubert_base_config()).eval()
     started = time.perf_counter()
-    (plain, plain_cal), (aligned, aligned_cal) = students(args.sparsity, alignment)
+    (plain, plain_cal), (aligned, aligned_cal) = (student(args.sparsity, a) for a in (Alignment(), alignment))
     print(f"calibration + pruning of both students: {time.perf_counter() - started:.0f} s")
     models = {"teacher": teacher, "unaligned": plain, f"aligned {args.align}": aligned}
     wavs = torch.randn(args.batch, int(args.seconds * 16000))

@@ -100,11 +100,13 @@ def _devices(value: str) -> int | str:
 @click.option("--devices", default="1", help="Devices per node: a count, 'auto' or a list (Lightning).")
 @click.option("--num-nodes", type=int, default=1, help="Machines (DDP).")
 @click.option("--precision", default="32-true", help="32-true, bf16-mixed, 16-mixed (Lightning).")
+@click.option("--compile", "compile_", is_flag=True,
+              help="torch.compile the student's forward and distillation loss (one graph; first steps compile).")
 @click.option("--name", default=None, help="Run name in the summary [default: the --out folder's name].")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out (same options).")
 @trust_option
 def compress_command(data: str, out: str, scale: str, method: str, accelerator: str, devices: str, num_nodes: int,
-                     precision: str, name: str | None, resume: bool, **options) -> None:
+                     precision: str, compile_: bool, name: str | None, resume: bool, **options) -> None:
     """Compress a speech SSL teacher by joint distillation and structured pruning (DPHuBERT), or train a
     baseline student, through stage 1 (distill + prune), physical pruning, stage 2 (final distill) and
     the final save. Writes RUN/student.pt, RUN/summary.json and RUN/train_log.csv."""
@@ -114,7 +116,8 @@ def compress_command(data: str, out: str, scale: str, method: str, accelerator: 
         if options[key] and Path(options[key]).exists():
             options[key] = str(Path(options[key]).resolve())
     config = make_config(scale, method, str(Path(data).resolve()), options)
-    hardware = Hardware(accelerator=accelerator, devices=_devices(devices), num_nodes=num_nodes, precision=precision)
+    hardware = Hardware(accelerator=accelerator, devices=_devices(devices), num_nodes=num_nodes, precision=precision,
+                        compile=compile_)
     summary = run_compress(config, out, hardware, resume=resume, name=name)
     if not env_rank_zero():
         return
