@@ -83,7 +83,7 @@ def make_step(name: str, shape: str, batch: int, seconds: float) -> Callable[[],
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        return float(loss)
+        return float(loss.detach())
 
     return step
 

@@ -10,6 +10,7 @@ from dpbench.compress.config import make_config
 from dpbench.compress.prune import calibrate, pruned_size
 from dpbench.errors import DpbenchError
 from dpbench.models import build_encoder, count_params, prune_encoder, tiny_config
+from dpbench.models.hardconcrete import BETA, EVAL_SHARPNESS, HardConcrete
 from dpbench.models.pruning import Alignment, align_gates
 
 
@@ -44,7 +45,8 @@ def test_aligned_pruned_model_equals_the_gated_model_with_aligned_masks() -> Non
     assert all(c % 8 == 0 for c in counts)
     assert plain.conv_channels + plain.ffn_dims != aligned.config.conv_channels + aligned.config.ffn_dims
     # each count is the unaligned one rounded to the nearest multiple (units chosen by gate score)
-    for before, after in zip(plain.conv_channels + plain.ffn_dims, aligned.config.conv_channels + aligned.config.ffn_dims):
+    pairs = zip(plain.conv_channels + plain.ffn_dims, aligned.config.conv_channels + aligned.config.ffn_dims)
+    for before, after in pairs:
         assert abs(after - before) <= 4 and (after > 0) == (before > 0)
     wavs = torch.randn(2, 8000)
     lengths = torch.tensor([8000, 6000])
@@ -70,3 +72,16 @@ def test_calibration_counts_the_rounding() -> None:
     assert abs(count_params(pruned.config) - target) <= 0.01 * target  # tiny shape: coarse units
     assert all(c % 4 == 0 for c in pruned.config.conv_channels)
     assert all(d % 8 == 0 for d in pruned.config.ffn_dims)
+
+
+def test_aligned_mask_keeps_the_highest_scores_with_their_soft_values() -> None:
+    gate = HardConcrete(12)
+    with torch.no_grad():
+        gate.log_alpha.copy_(torch.tensor([3.0, -4, 2, -1, 0.5, -3, 4, -2, 1, -5, -2.5, 2.5]))  # keeps 7
+    plain = int((gate.eval_mask() > 0).sum())
+    gate.keep_multiple = 4
+    mask = gate.eval_mask()
+    kept = torch.nonzero(mask > 0).flatten()
+    assert plain % 4 != 0 and len(kept) == 4 * round(plain / 4)
+    assert set(kept.tolist()) == set(torch.topk(gate.log_alpha, len(kept)).indices.tolist())
+    torch.testing.assert_close(mask[kept], torch.sigmoid(EVAL_SHARPNESS * gate.log_alpha[kept] / BETA).detach())

@@ -31,7 +31,8 @@ def test_gated_training_forward_and_loss_compile_as_one_graph() -> None:
         student.zero_grad()
         loss, terms = run(student, distill, wavs, lengths, teacher_states)
         loss.backward()
-        results.append((loss.detach(), {n: p.grad.clone() for n, p in student.named_parameters() if p.grad is not None}))
+        grads = {n: p.grad.clone() for n, p in student.named_parameters() if p.grad is not None}
+        results.append((loss.detach(), grads))
     (eager_loss, eager_grads), (compiled_loss, compiled_grads) = results
     torch.testing.assert_close(compiled_loss, eager_loss)
     assert eager_grads.keys() == compiled_grads.keys() and any("log_alpha" in n for n in eager_grads)

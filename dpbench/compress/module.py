@@ -75,8 +75,10 @@ class CompressModule(L.LightningModule):
     def __init__(self, student: Encoder, teacher: Encoder, distill: DistillLoss, spec: StageSpec,
                  lagrangian: Lagrangian | None = None, compile: bool = False) -> None:
         super().__init__()
-        # the student's forward and the distillation loss, as one torch.compile graph with `compile`
-        self._student_loss = torch.compile(student_loss, fullgraph=True) if compile else student_loss
+        # the student's forward and the distillation loss, as one torch.compile graph with `compile`; static
+        # shapes: each new batch shape compiles anew (torch 2.8's inductor fails on this graph with symbolic
+        # lengths), up to torch._dynamo's recompile limit, after which steps run eagerly
+        self._student_loss = torch.compile(student_loss, fullgraph=True, dynamic=False) if compile else student_loss
         self.student = student
         self.distill = distill
         self.lagrangian = lagrangian
