@@ -10,7 +10,7 @@ interleaved in one process, one warm-up step each (the compiled one's first step
 medians. Memory (--memory): each contender in a fresh child process, VmHWM reset after model load and
 one warm-up step; the figure is VmHWM minus VmRSS before the measured step.
 Usage: python benchmarks/bench_train_step.py [--shape base|tiny] [--batch 2] [--seconds 4] [--repeats 3]
-       [--threads 1] [--memory]
+       [--threads 1] [--memory] [--contenders torchaudio "dpbench eager" "dpbench compiled"]
 """
 
 from __future__ import annotations
@@ -106,6 +106,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--memory", action="store_true", help="also the peak memory of each step (child processes)")
+    parser.add_argument("--contenders", nargs="+", choices=CONTENDERS, default=list(CONTENDERS),
+                        help="torchaudio first (the reference)")
     parser.add_argument("--child", choices=CONTENDERS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -113,12 +115,12 @@ def main() -> None:
         print(json.dumps(child_peak(args.child, args)))
         return
     steps, startup = {}, {}
-    for name in CONTENDERS:
+    for name in args.contenders:
         steps[name] = make_step(name, args.shape, args.batch, args.seconds)
         started = time.perf_counter()
         steps[name]()  # warm-up (compiles the compiled one)
         startup[name] = time.perf_counter() - started
-    times: dict[str, list[float]] = {name: [] for name in CONTENDERS}
+    times: dict[str, list[float]] = {name: [] for name in args.contenders}
     for _ in range(args.repeats):
         for name, step in steps.items():
             started = time.perf_counter()
@@ -126,7 +128,7 @@ def main() -> None:
             times[name].append(time.perf_counter() - started)
     peaks = {}
     if args.memory:
-        for name in CONTENDERS:
+        for name in args.contenders:
             out = subprocess.run([sys.executable, __file__, "--child", name, "--shape", args.shape, "--batch",
                                   str(args.batch), "--seconds", str(args.seconds), "--threads", str(args.threads)],
                                  check=True, capture_output=True, text=True)
@@ -136,7 +138,7 @@ def main() -> None:
     print("| contender | step (s) | vs torchaudio | first step (s) | step peak memory (MiB) |")
     print("|---|---|---|---|---|")
     reference = statistics.median(times["torchaudio"])
-    for name in CONTENDERS:
+    for name in args.contenders:
         median = statistics.median(times[name])
         peak = f"{peaks[name]:.0f}" if name in peaks else "-"
         print(f"| {name} | {median:.3f} | {median / reference:.2f}x | {startup[name]:.1f} | {peak} |")
