@@ -124,6 +124,9 @@ def _devices(value: str) -> int | str:
 @click.option("--checkpoint-every", type=int, default=None, help="Steps between resumable checkpoints.")
 @click.option("--calibrate-tol", type=float, default=None,
               help="Relative size error after stage 1 above which gates are calibrated [default: 0.005].")
+@click.option("--align", default=None,
+              help="Hardware-aligned pruning: kept conv channels / FFN units in multiples of N, e.g. conv=32,ffn=8 "
+                   "(faster oneDNN/GPU kernels) [default: off, the authors' recipe].")
 @click.option("--student-init", default=None,
               help="Start the DPHuBERT student from this checkpoint (any format inspect reads) or teacher name, not the teacher.")
 @click.option("--seed", type=int, default=None, help="Random seed [default: 0].")
@@ -132,12 +135,14 @@ def _devices(value: str) -> int | str:
 @click.option("--devices", default="1", help="Devices per node: a count, 'auto' or a list (Lightning).")
 @click.option("--num-nodes", type=int, default=1, help="Machines (DDP).")
 @click.option("--precision", default="32-true", help="32-true, bf16-mixed, 16-mixed (Lightning).")
+@click.option("--compile", "compile_", is_flag=True,
+              help="torch.compile the student's forward and distillation loss (one graph; first steps compile).")
 @click.option("--name", default=None, help="Run name in the summary [default: the --out folder's name].")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out (same options).")
 @trust_option
 def compress_command(data: str, out: str, scale: str, method: str, accelerator: str, devices: str, num_nodes: int,
-                     precision: str, name: str | None, resume: bool, target_sparsities: list[float] | None,
-                     **options) -> None:
+                     precision: str, compile_: bool, name: str | None, resume: bool,
+                     target_sparsities: list[float] | None, **options) -> None:
     """Compress a speech SSL teacher by joint distillation and structured pruning (DPHuBERT), or train a
     baseline student, through stage 1 (distill + prune), physical pruning, stage 2 (final distill) and
     the final save. Writes RUN/student.pt, RUN/summary.json and RUN/train_log.csv."""
@@ -146,7 +151,8 @@ def compress_command(data: str, out: str, scale: str, method: str, accelerator: 
     for key in ("teacher", "student_init"):  # paths made absolute, so a resumed run matches from anywhere
         if options[key] and Path(options[key]).exists():
             options[key] = str(Path(options[key]).resolve())
-    hardware = Hardware(accelerator=accelerator, devices=_devices(devices), num_nodes=num_nodes, precision=precision)
+    hardware = Hardware(accelerator=accelerator, devices=_devices(devices), num_nodes=num_nodes, precision=precision,
+                        compile=compile_)
     if target_sparsities is None or len(target_sparsities) == 1:
         options["target_sparsity"] = target_sparsities[0] if target_sparsities else None
         runs = [(make_config(scale, method, str(Path(data).resolve()), options), Path(out), name)]

@@ -28,6 +28,7 @@ from dpbench.compress.distill import COS_TYPES, DISTILL_MODES, RECIPE_LAYERS, pa
 from dpbench.compress.sparsity import TARGET_KINDS
 from dpbench.errors import DpbenchError
 from dpbench.models.components import CONV_GATE_NORMS
+from dpbench.models.pruning import Alignment
 
 METHODS = ("dphubert", "distilhubert", "fithubert", "half")
 SCALES = ("cpu", "paper")
@@ -81,6 +82,7 @@ class CompressConfig:
     seed: int = 0
     checkpoint_every: int = 50
     calibrate_tol: float = 0.005  # relative size error above which the gates are calibrated after stage 1
+    align: str | None = None  # hardware-aligned pruning, e.g. conv=32,ffn=8 (None: off, the authors' recipe)
     num_workers: int = 0
     student_init: str | None = None
     ablation: str | None = None  # the ABLATIONS preset the run was made with (its options are set above)
@@ -119,6 +121,7 @@ class CompressConfig:
             (self.accumulate >= 1, "--accumulate", "at least 1"),
             (self.grad_clip > 0, "--grad-clip", "positive"),
             (self.checkpoint_every >= 1, "--checkpoint-every", "at least 1"),
+            (_alignment_ok(self.align), "--align", "conv=N and/or ffn=N, comma-separated, N >= 1 (e.g. conv=32,ffn=8)"),
             (_layer_groups_ok(self.distill_layers), "--distill-layers",
              "indices in 0..12 (for a 12-layer model; scaled to the teacher's depth), commas within a group "
              "sharing one linear, periods between groups, e.g. 0.4,8,12"),
@@ -172,6 +175,14 @@ SCALE_DEFAULTS: dict[str, dict[str, Any]] = {
         num_workers=0,
     ),
 }
+
+
+def _alignment_ok(text: str | None) -> bool:
+    try:
+        Alignment.parse(text or "")
+    except ValueError:
+        return False
+    return True
 
 
 def _layer_groups_ok(text: str) -> bool:

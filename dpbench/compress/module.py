@@ -60,13 +60,25 @@ def make_optimizer(model_params: list, gate_params: list, lagrangian: Lagrangian
     return torch.optim.AdamW(groups, weight_decay=0.0)
 
 
+def student_loss(student: Encoder, distill: DistillLoss, wavs: Tensor, lengths: Tensor,
+                 teacher_states: list[Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
+    """Distillation loss of the student's (gated: sampled) hidden states; free of host syncs, so that
+    `torch.compile(fullgraph=True)` takes it whole (tests/test_perf_compile.py)."""
+    student_states, frames = student(wavs, lengths, HiddenStates.AUTHORS)
+    return distill(student_states, teacher_states, frames)
+
+
 class CompressModule(L.LightningModule):
     """Student + distillation heads (+ Lagrangian when pruning). The teacher is held outside the module's
     registry: it is neither trained, nor checkpointed, nor wrapped by DDP."""
 
     def __init__(self, student: Encoder, teacher: Encoder, distill: DistillLoss, spec: StageSpec,
-                 lagrangian: Lagrangian | None = None) -> None:
+                 lagrangian: Lagrangian | None = None, compile: bool = False) -> None:
         super().__init__()
+        # the student's forward and the distillation loss, as one torch.compile graph with `compile`; static
+        # shapes: each new batch shape compiles anew (torch 2.8's inductor fails on this graph with symbolic
+        # lengths), up to torch._dynamo's recompile limit, after which steps run eagerly
+        self._student_loss = torch.compile(student_loss, fullgraph=True, dynamic=False) if compile else student_loss
         self.student = student
         self.distill = distill
         self.lagrangian = lagrangian
@@ -123,8 +135,7 @@ class CompressModule(L.LightningModule):
         wavs, lengths, paths = batch
         with torch.no_grad():
             teacher_states, _ = self.teacher(wavs, lengths, HiddenStates.AUTHORS)
-        student_states, frames = self.student(wavs, lengths, HiddenStates.AUTHORS)
-        distill_loss, layer_terms = self.distill(student_states, teacher_states, frames)
+        distill_loss, layer_terms = self._student_loss(self.student, self.distill, wavs, lengths, teacher_states)
         sparsity = self.sparsity()
         if self.pruning:
             target = target_at(self.global_step, self.spec.target, self.spec.target_warmup_steps)

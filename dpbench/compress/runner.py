@@ -42,6 +42,7 @@ from dpbench.compress.students import build_student, check_compatible, distill_p
 from dpbench.errors import DpbenchError
 from dpbench.io_utils import atomic_torch_save, atomic_write_json, make_dirs
 from dpbench.models import Encoder, count_macs, count_params, load_encoder, prune_encoder, save_encoder
+from dpbench.models.pruning import Alignment, align_gates
 from dpbench.safe_load import allowed_globals, load_torch
 
 STAGES = ("prune", "physical_prune", "final", "save")
@@ -57,6 +58,7 @@ class Hardware:
     devices: int | str = 1
     num_nodes: int = 1
     precision: str = "32-true"
+    compile: bool = False  # torch.compile the student's forward + distillation loss
 
 
 def env_rank_zero() -> bool:
@@ -237,7 +239,7 @@ def _run_compress(config: CompressConfig, out: Path, hardware: Hardware, resume:
                       gate_lr=config.gate_lr, lambda_lr=config.lambda_lr, schedule_gates=config.schedule_gates,
                       target_warmup_steps=int(config.target_warmup_fraction * config.stage1_steps), **common)
     lagrangian = Lagrangian() if config.method == "dphubert" else None
-    module1 = CompressModule(student, teacher, DistillLoss(heads, weights), spec1, lagrangian)
+    module1 = CompressModule(student, teacher, DistillLoss(heads, weights), spec1, lagrangian, hardware.compile)
     if not state.done("prune"):
         fit_stage(module1, out / "stage1", out, hardware, config, callbacks)
         state.mark("prune", module1.elapsed(), steps=config.stage1_steps)
@@ -249,6 +251,7 @@ def _run_compress(config: CompressConfig, out: Path, hardware: Hardware, resume:
     if not state.done("physical_prune"):
         started = time.monotonic()
         gated = module1.student.cpu().eval()
+        align_gates(gated, Alignment.parse(config.align or ""))  # before calibration: it sizes the aligned model
         record = calibrate(gated, budget, kind, config.calibrate_tol).to_dict() if gated.has_gates else None
         pruned = prune_encoder(gated) if gated.has_gates else gated
         heads_state = module1.distill.state_dict()
@@ -269,7 +272,7 @@ def _run_compress(config: CompressConfig, out: Path, hardware: Hardware, resume:
     distill.load_state_dict(heads_state)
     spec2 = StageSpec("final", config.stage2_steps, config.stage2_lr,
                       int(config.stage2_warmup_fraction * config.stage2_steps), **common)
-    module2 = CompressModule(pruned, teacher, distill, spec2)
+    module2 = CompressModule(pruned, teacher, distill, spec2, compile=hardware.compile)
     if not state.done("final"):
         if config.stage2_steps > 0:
             fit_stage(module2, out / "stage2", out, hardware, config, callbacks)

@@ -27,8 +27,10 @@ CONV_GATE_NORMS = ("masked", "authors")
 
 
 def masked_layer_norm(x: Tensor, norm: nn.LayerNorm, support: Tensor | None) -> Tensor:
-    """LayerNorm over the last dim, with statistics over the channels where `support` is True."""
-    if support is None or bool(support.all()):  # fast path: nothing pruned (yet)
+    """LayerNorm over the last dim, with statistics over the channels where `support` is True. Without
+    autograd, a support with every channel takes the fused LayerNorm (a host sync); with autograd (a
+    training forward) there is no data-dependent branch, so the forward compiles into one graph."""
+    if support is None or (not torch.is_grad_enabled() and bool(support.all())):
         return norm(x)
     weight = support.to(x.dtype)
     count = weight.sum().clamp_min(1.0)

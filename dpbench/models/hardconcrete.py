@@ -24,7 +24,9 @@ class HardConcrete(nn.Module):
 
     Train mode: one sample per forward, shared across the batch. Eval mode: the deterministic mask,
     where the round(n - L0) units with the smallest soft value are zero and the rest keep it
-    (computed once and reused while log_alpha is unchanged, when autograd is off).
+    (computed once and reused while log_alpha is unchanged, when autograd is off). With
+    `keep_multiple` m > 1 (hardware-aligned pruning) the kept count is rounded to the nearest
+    multiple of m (at least m, at most n; none stays none): units added back keep their soft value.
     """
 
     def __init__(self, n: int, init_keep_prob: float = 0.99, init_std: float = 0.01) -> None:
@@ -34,6 +36,7 @@ class HardConcrete(nn.Module):
         p0 = 1.0 - init_keep_prob
         self.log_alpha = nn.Parameter(torch.empty(n).normal_(math.log(1 - p0) - math.log(p0), init_std))
         self._bias = -BETA * math.log(-LIMIT_LEFT / LIMIT_RIGHT)
+        self.keep_multiple = 1
 
     @property
     def n(self) -> int:
@@ -57,6 +60,9 @@ class HardConcrete(nn.Module):
         """Deterministic mask: soft values, with the expected number of dropped units set to zero."""
         soft = torch.sigmoid(EVAL_SHARPNESS * self.log_alpha / BETA)
         num_zeros = round(self.n - self.l0_norm().item())
+        kept, m = self.n - num_zeros, self.keep_multiple
+        if m > 1 and kept > 0:
+            num_zeros = self.n - min(self.n, max(m, m * round(kept / m)))
         if num_zeros > 0:
             soft[torch.topk(soft, k=num_zeros, largest=False).indices] = 0.0
         return soft
@@ -66,7 +72,7 @@ class HardConcrete(nn.Module):
             return self.sample()
         if torch.is_grad_enabled():
             return self.eval_mask()
-        return cached(self, "eval_mask", [self.log_alpha], self.eval_mask)
+        return cached(self, f"eval_mask/{self.keep_multiple}", [self.log_alpha], self.eval_mask)
 
     def extra_repr(self) -> str:
         return f"n={self.n}"

@@ -5,16 +5,52 @@ folded into the weights that consume them (next conv's input channels, the proje
 out_proj's input columns, the FFN output layer), and block gates into the block's output layer.
 With the authors' conv gate norm (a full LayerNorm after the last conv gate) the last gate's soft
 values become the per-channel `output_scale`, and the pruned model's norms see only the kept
-channels: as in the authors' code, it then differs slightly from the gated model."""
+channels: as in the authors' code, it then differs slightly from the gated model.
+
+Hardware-aligned pruning (`align_gates`) makes the conv-channel and FFN-unit gates keep a multiple of
+N units (see HardConcrete.keep_multiple), so the pruned model still equals the gated model in eval mode."""
 
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
 from dpbench.models.encoder import Encoder
+
+
+ALIGN_KINDS = ("conv", "ffn")
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """Kept conv channels and FFN units are multiples of these (1: any count, the authors' recipe)."""
+
+    conv: int = 1
+    ffn: int = 1
+
+    @classmethod
+    def parse(cls, text: str) -> "Alignment":
+        """`conv=32,ffn=8` (either part may be left out; "" = no alignment). Raises ValueError."""
+        values: dict[str, int] = {}
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            kind, _, number = part.partition("=")
+            if kind.strip() not in ALIGN_KINDS or not number.strip().isdigit() or int(number) < 1:
+                raise ValueError(f"{part!r}: expected conv=N or ffn=N with N >= 1")
+            values[kind.strip()] = int(number)
+        return cls(**values)
+
+
+def align_gates(model: Encoder, alignment: Alignment) -> None:
+    """Make `model`'s conv-channel and FFN-unit gates (in place) keep multiples of `alignment`'s counts in
+    their eval masks, hence in the model `prune_encoder` makes; Alignment() undoes it."""
+    for gate in model.feature_extractor.channel_gates or []:
+        gate.keep_multiple = alignment.conv
+    for layer in model.layers:
+        if layer.feed_forward is not None and layer.feed_forward.unit_gate is not None:
+            layer.feed_forward.unit_gate.keep_multiple = alignment.ffn
 
 
 def _ones(n: int, like: Tensor) -> Tensor:
