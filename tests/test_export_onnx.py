@@ -12,8 +12,6 @@ from dpbench.models import build_encoder, prune_encoder, save_encoder, tiny_conf
 from dpbench.models.encoder import HiddenStates
 from dpbench.models.export.onnx import TOLERANCE, onnx_session, output_names
 
-pytest.importorskip("onnxruntime")
-
 
 def _student(arch: str):
     torch.manual_seed(0)
