@@ -15,7 +15,7 @@ from typing import Callable
 import torch
 from torchaudio.models import hubert_base, wav2vec2_base, wavlm_base
 
-from dpbench.models import base_config, build_encoder, count_macs, count_params
+from dpbench.models import base_config, count_macs, count_params
 from dpbench.models.importers import from_torchaudio
 
 TORCHAUDIO_BASE = {"hubert": hubert_base, "wav2vec2": wav2vec2_base, "wavlm": wavlm_base}

@@ -3,9 +3,12 @@ imported only when invoked, so `dpbench --help` stays fast."""
 
 from __future__ import annotations
 
+import ast
 import importlib
+from pathlib import Path
 
 import click
+from click.utils import make_default_short_help
 
 # command name -> "module:attribute"
 COMMANDS: dict[str, str] = {
@@ -36,6 +39,25 @@ class LazyGroup(click.Group):
             return None
         module_name, attribute = target.split(":")
         return getattr(importlib.import_module(module_name), attribute)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of `dpbench --help`, from each command's docstring read without importing its
+        module (importing them all would load torch, Lightning and s3prl just to print the list)."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = [(name, make_default_short_help(command_docstring(COMMANDS[name]), limit)) for name in names]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def command_docstring(target: str) -> str:
+    """The docstring of the function behind `module:attribute`, read from the module's source file."""
+    module_name, attribute = target.split(":")
+    source = Path(__file__).parent.joinpath(*module_name.split(".")[1:]).with_suffix(".py")
+    for node in ast.parse(source.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.FunctionDef) and node.name == attribute:
+            return ast.get_docstring(node) or ""
+    raise LookupError(f"{target}: no function {attribute} in {source}")
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

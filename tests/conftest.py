@@ -42,3 +42,23 @@ def one_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def compress_assets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Ten short noise utterances (0.75-1.9 s) and a random tiny HuBERT teacher, for compression tests."""
+    import numpy as np
+    import soundfile as sf
+    import torch
+
+    from dpbench.models import build_encoder, save_encoder, tiny_config
+
+    root = tmp_path_factory.mktemp("compress")
+    wavs = root / "wavs"
+    wavs.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(10):
+        sf.write(wavs / f"u{i}.wav", (rng.standard_normal(12000 + 2000 * i) * 0.1).astype("float32"), 16000)
+    torch.manual_seed(0)
+    save_encoder(root / "teacher.pt", build_encoder(tiny_config()))
+    return {"root": root, "wavs": wavs, "teacher": root / "teacher.pt"}

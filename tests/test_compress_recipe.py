@@ -7,9 +7,7 @@ from __future__ import annotations
 import copy
 import json
 
-import numpy as np
 import pytest
-import soundfile as sf
 import torch
 import transformers
 from click.testing import CliRunner
@@ -27,7 +25,7 @@ from dpbench.compress.distill import (
 )
 from dpbench.compress.students import build_student, distill_pairs, gate_groups
 from dpbench.errors import DpbenchError
-from dpbench.models import build_encoder, prune_encoder, save_encoder, tiny_config
+from dpbench.models import build_encoder, prune_encoder, tiny_config
 from dpbench.models.importers.fairseq import from_fairseq
 from dpbench.models.importers.huggingface import from_huggingface
 
@@ -217,16 +215,8 @@ def test_pruning_is_exact_in_masked_mode_only(layer_norm_first, zero_middle):
 
 # --- the options end to end: recorded, acted on, checked on resume ------------------------------------
 @pytest.fixture(scope="module")
-def assets(tmp_path_factory):
-    root = tmp_path_factory.mktemp("recipe")
-    wavs = root / "wavs"
-    wavs.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(8):
-        sf.write(wavs / f"u{i}.wav", (rng.standard_normal(12000 + 2000 * i) * 0.1).astype("float32"), 16000)
-    torch.manual_seed(0)
-    save_encoder(root / "teacher.pt", build_encoder(tiny_config()))
-    return {"wavs": wavs, "teacher": root / "teacher.pt"}
+def assets(compress_assets: dict) -> dict:
+    return compress_assets
 
 
 def _config(assets, **overrides):

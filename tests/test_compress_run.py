@@ -8,9 +8,7 @@ import json
 from pathlib import Path
 
 import lightning as L
-import numpy as np
 import pytest
-import soundfile as sf
 import torch
 from click.testing import CliRunner
 
@@ -28,16 +26,8 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def assets(tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("compress")
-    wavs = root / "wavs"
-    wavs.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(10):
-        sf.write(wavs / f"u{i}.wav", (rng.standard_normal(12000 + 2000 * i) * 0.1).astype("float32"), 16000)
-    torch.manual_seed(0)
-    save_encoder(root / "teacher.pt", build_encoder(tiny_config()))
-    return {"root": root, "wavs": wavs, "teacher": root / "teacher.pt"}
+def assets(compress_assets: dict[str, Path]) -> dict[str, Path]:
+    return compress_assets
 
 
 def config(assets, method="dphubert", **overrides):

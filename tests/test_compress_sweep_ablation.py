@@ -6,10 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile as sf
-import torch
 from click.testing import CliRunner
 
 from dpbench.compress import make_config
@@ -18,7 +15,6 @@ from dpbench.ablations import ABLATIONS
 from dpbench.compress.config import PRUNE_UNITS
 from dpbench.demo import demo_plan
 from dpbench.errors import DpbenchError
-from dpbench.models import build_encoder, save_encoder, tiny_config
 from dpbench.plan.graph import expand, students
 from dpbench.plan.spec import plan_from_dict
 
@@ -26,16 +22,8 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def assets(tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("sweep")
-    wavs = root / "wavs"
-    wavs.mkdir()
-    rng = np.random.default_rng(1)
-    for i in range(6):
-        sf.write(wavs / f"u{i}.wav", (rng.standard_normal(12000 + 2000 * i) * 0.1).astype("float32"), 16000)
-    torch.manual_seed(0)
-    save_encoder(root / "teacher.pt", build_encoder(tiny_config()))
-    return {"wavs": wavs, "teacher": root / "teacher.pt"}
+def assets(compress_assets: dict[str, Path]) -> dict[str, Path]:
+    return compress_assets
 
 
 def test_a_sweep_makes_one_named_run_per_sparsity_and_resumes(assets, tmp_path):
