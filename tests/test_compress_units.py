@@ -34,6 +34,7 @@ from dpbench.compress.students import (
 )
 from dpbench.errors import DpbenchError
 from dpbench.models import build_encoder, count_params, hubert_base_config, prune_encoder, tiny_config
+from gated_models import random_gated
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -180,18 +181,10 @@ def test_mismatched_student_is_rejected():
         check_compatible(teacher, shallow, "student.pt", "dphubert")
 
 
-def _random_gated(seed: int):
-    torch.manual_seed(seed)
-    model = build_encoder(tiny_config())
-    model.set_gates()
-    with torch.no_grad():
-        for _, gate in model.named_gates():
-            gate.log_alpha.copy_(torch.randn(gate.n) * 2 + (1.5 if gate.n == 1 else 0.5))
-    return model.eval()
 
 
 def test_calibration_hits_the_target_and_pruned_equals_masked():
-    model = _random_gated(0)
+    model = random_gated(0)
     target = 0.4 * count_params(model.config)
     before = pruned_size(model, "params")
     record = calibrate(model, target, "params", tol=0.005)
@@ -208,7 +201,7 @@ def test_calibration_hits_the_target_and_pruned_equals_masked():
 
 
 def test_calibration_leaves_a_model_on_target_alone():
-    model = _random_gated(1)
+    model = random_gated(1)
     size = pruned_size(model, "params")
     alphas = [p.clone() for p in model.gate_parameters()]
     record = calibrate(model, size, "params", tol=0.005)

@@ -9,19 +9,12 @@ import torch
 from dpbench.compress.config import make_config
 from dpbench.compress.prune import calibrate, pruned_size
 from dpbench.errors import DpbenchError
-from dpbench.models import build_encoder, count_params, prune_encoder, tiny_config
+from dpbench.models import count_params, prune_encoder
 from dpbench.models.hardconcrete import BETA, EVAL_SHARPNESS, HardConcrete
 from dpbench.models.pruning import Alignment, align_gates
+from gated_models import random_gated
 
 
-def _gated(seed: int):
-    torch.manual_seed(seed)
-    model = build_encoder(tiny_config())
-    model.set_gates()
-    with torch.no_grad():
-        for _, gate in model.named_gates():
-            gate.log_alpha.copy_(torch.randn(gate.n) * 2 + (1.5 if gate.n == 1 else 0.5))
-    return model.eval()
 
 
 def test_alignment_parses_and_rejects() -> None:
@@ -37,7 +30,7 @@ def test_alignment_parses_and_rejects() -> None:
 
 
 def test_aligned_pruned_model_equals_the_gated_model_with_aligned_masks() -> None:
-    model = _gated(0)
+    model = random_gated(0)
     plain = prune_encoder(model).config
     align_gates(model, Alignment(conv=8, ffn=8))
     aligned = prune_encoder(model)
@@ -63,7 +56,7 @@ def test_aligned_pruned_model_equals_the_gated_model_with_aligned_masks() -> Non
 
 
 def test_calibration_counts_the_rounding() -> None:
-    model = _gated(1)
+    model = random_gated(1)
     align_gates(model, Alignment(conv=4, ffn=8))
     target = 0.4 * count_params(model.config)
     record = calibrate(model, target, "params", tol=0.005)

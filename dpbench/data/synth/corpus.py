@@ -54,7 +54,10 @@ def render_all(out: Path, tasks: list[tuple[str, Job]], workers: int) -> list[in
             counts.append(render(job, out / folder))
             bar.update()
     else:
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+        # forkserver: workers come from a fresh single-threaded server, so they inherit neither the caller's
+        # locks nor its signal handlers (a forked worker of a process with threads, e.g. one that has run
+        # Lightning or torch.compile, can deadlock and then ignore the pool's SIGTERM)
+        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else None
         context = multiprocessing.get_context(method)
         with context.Pool(workers) as pool:
             results = pool.imap(_render_task, [(out, folder, job) for folder, job in tasks], chunksize=8)
