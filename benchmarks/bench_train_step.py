@@ -28,7 +28,7 @@ import torchaudio
 
 from dpbench.compress.distill import DistillHeads, DistillLoss, LossWeights, layer_to_layer_pairs
 from dpbench.compress.module import student_loss
-from dpbench.efficiency.probe import _reset_peak_rss, _status_bytes
+from dpbench.efficiency.probe import reset_peak_rss, status_bytes
 from dpbench.models import build_encoder, hubert_base_config, tiny_config
 
 DROPOUTS = {"projection_dropout": 0.1, "attention_dropout": 0.1, "ffn_interm_dropout": 0.0, "dropout": 0.1}
@@ -92,10 +92,10 @@ def child_peak(name: str, args) -> dict:
     """In this (fresh) process: peak memory of one step of `name` after model load and a warm-up step."""
     step = make_step(name, args.shape, args.batch, args.seconds)
     step()
-    reset = _reset_peak_rss()
-    before = _status_bytes("VmRSS")
+    reset = reset_peak_rss()
+    before = status_bytes("VmRSS")
     step()
-    return {"name": name, "peak_MiB": (_status_bytes("VmHWM") - before) / 2**20, "reset": reset}
+    return {"name": name, "peak_MiB": (status_bytes("VmHWM") - before) / 2**20, "reset": reset}
 
 
 def main() -> None:

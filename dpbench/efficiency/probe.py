@@ -54,7 +54,8 @@ def time_forward(module: nn.Module, forward: Forward, wavs: torch.Tensor) -> flo
         return time.perf_counter() - start
 
 
-def _status_bytes(field: str) -> int:
+def status_bytes(field: str) -> int:
+    """A size field of /proc/self/status (e.g. VmRSS, VmHWM) in bytes."""
     with open(_PROC_STATUS, encoding="ascii") as handle:
         for line in handle:
             if line.startswith(field + ":"):
@@ -71,7 +72,7 @@ def _release_free_heap() -> None:
         pass
 
 
-def _reset_peak_rss() -> bool:
+def reset_peak_rss() -> bool:
     """Reset this process's VmHWM to its current RSS (Linux >= 4.0); False where not allowed."""
     _release_free_heap()
     try:
@@ -95,10 +96,10 @@ def forward_peak_bytes(module: nn.Module, forward: Forward, wavs: torch.Tensor) 
             forward(module, wavs)
             torch.cuda.synchronize(wavs.device)
             return torch.cuda.max_memory_allocated(wavs.device) - before
-        reset = _reset_peak_rss()
-        before, peak_before = _status_bytes("VmRSS"), _status_bytes("VmHWM")
+        reset = reset_peak_rss()
+        before, peak_before = status_bytes("VmRSS"), status_bytes("VmHWM")
         forward(module, wavs)
-        peak = _status_bytes("VmHWM")
+        peak = status_bytes("VmHWM")
     if not reset and peak <= peak_before:
         return None
     return peak - before
