@@ -499,3 +499,15 @@ def _config(teacher: Path, data: Path, **overrides):
                    checkpoint_every=2, target_sparsity=0.5)
     options.update(overrides)
     return make_config("cpu", "dphubert", str(data), options)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_efficiency_refuses_a_non_finite_clip_length(tmp_path, value):
+    from click.testing import CliRunner
+
+    from dpbench.cli import main
+
+    result = CliRunner().invoke(main, ["efficiency", "tiny-hubert", "--seconds", value,
+                                       "--results", str(tmp_path / "r.jsonl")])
+    assert result.exit_code != 0 and "finite length" in result.output
+    assert not (tmp_path / "r.jsonl").exists()

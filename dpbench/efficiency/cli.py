@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
@@ -46,6 +47,8 @@ def efficiency_command(models: tuple[str, ...], store: Path, clip_seconds: float
     from dpbench.efficiency.specs import parse_spec
     from dpbench.results import open_store
 
+    if not math.isfinite(clip_seconds):  # click's FloatRange lets NaN and infinity through
+        raise DpbenchError(f"--seconds {clip_seconds}: give a finite length in seconds, e.g. 4")
     specs = [parse_spec(text) for text in models]
     names = [spec.name for spec in specs]
     if len(set(names)) < len(names):
