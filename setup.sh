@@ -22,5 +22,5 @@ PYTHON="${PYTHON:-python3}"
 .venv/bin/python -m pip install -q "pip<24.1"  # catalyst 22.4 (imported by s3prl KS) has metadata newer pips reject
 # torch first, pinned: s3prl needs torchaudio 2.8 (2.9 removed sox_effects / info / set_audio_backend).
 .venv/bin/python -m pip install -q "torch==2.8.0" "torchaudio==2.8.0"
-.venv/bin/python -m pip install -q -e ".[test]"
+.venv/bin/python -m pip install -q -e ".[test,lint]"
 echo "dpbench is set up: activate with 'source .venv/bin/activate'"
