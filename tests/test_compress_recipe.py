@@ -1,4 +1,4 @@
-"""The released recipe's options (METHOD.md section 6): pruned unit kinds, distillation layer groups
+"""The released recipe's options (docs/METHOD.md section 6): pruned unit kinds, distillation layer groups
 sharing one linear, predlayer heads, loss weights, student dropouts, and the conv gates' two
 normalisation modes; each one recorded in the run's summary and checked on --resume."""
 

@@ -152,7 +152,7 @@ def test_huggingface_refuses_what_it_cannot_compute(tmp_path: Path) -> None:
 
 
 # --- the authors' format ----------------------------------------------------------------------------
-BUILDER_KEYS = {  # their wav2vec2_model / wavlm_model keyword arguments (RELEASED_FORMAT.md, `config` keys)
+BUILDER_KEYS = {  # their wav2vec2_model / wavlm_model keyword arguments (docs/RELEASED_FORMAT.md, `config` keys)
     "extractor_mode", "extractor_conv_layer_config", "extractor_conv_bias", "encoder_embed_dim",
     "encoder_projection_dropout", "encoder_pos_conv_kernel", "encoder_pos_conv_groups", "encoder_num_layers",
     "encoder_use_attention", "encoder_use_feed_forward", "encoder_attention_dropout", "encoder_ff_interm_features",
@@ -165,7 +165,7 @@ WAVLM_KEYS = {"encoder_total_num_heads", "encoder_remaining_heads", "encoder_num
 
 
 def expected_keys(config: dict) -> set[str]:
-    """The state dict keys RELEASED_FORMAT.md lists for a file with this config."""
+    """The state dict keys docs/RELEASED_FORMAT.md lists for a file with this config."""
     keys = {"feature_extractor.dummy_weight"}
     for i, _ in enumerate(config["extractor_conv_layer_config"]):
         keys.add(f"feature_extractor.conv_layers.{i}.conv.weight")

@@ -1,5 +1,5 @@
 """The DPHuBERT authors' released students in: files written from the format description
-(shared/design/RELEASED_FORMAT.md) by this test's own writer, read by dpbench, and compared with an
+(docs/RELEASED_FORMAT.md) by this test's own writer, read by dpbench, and compared with an
 implementation nobody here wrote: torchaudio's `wav2vec2_model` / `wavlm_model` at full size, where a
 removed head, FFN unit or block is a zeroed output column (or a zeroed output layer), the last conv
 gate's scale a forward hook, and a WavLM without layer 0's attention a zeroed position-bias table.
@@ -131,7 +131,7 @@ def reference_states(model: nn.Module, student: Student, wavs: Tensor, lengths: 
     return [projected[0], *layers]  # the authors' convention: a pre-LN last layer before the final norm
 
 
-# --- the fixture writer: the authors' format, from RELEASED_FORMAT.md ------------------------------
+# --- the fixture writer: the authors' format, from docs/RELEASED_FORMAT.md ------------------------------
 def head_rows(heads: list[int]) -> Tensor:
     return torch.tensor([h * HEAD_DIM + d for h in heads for d in range(HEAD_DIM)], dtype=torch.long)
 

@@ -11,7 +11,7 @@ fixed Adam speed, lag the target for ~60 steps while the multipliers grow, then 
 sparsity for a 0.75 target in a gates-only simulation); a shared lr decay would then leave them no time
 to come back. With a 50% warm-up the same simulation ends on target (0.750).
 
-The recipe's choices (METHOD.md section 6) are the defaults at both scales: gates on conv channels,
+The recipe's choices (docs/METHOD.md section 6) are the defaults at both scales: gates on conv channels,
 heads and FFN units; distillation layers `0.4,8,12` (layer 0 has its own linear, 4, 8 and 12 share
 one) layer to layer; L1 + raw cosine; the student trains with the teacher's dropouts (the built-in
 tiny teacher has none); conv gates as the authors normalise them (gate, then a full LayerNorm)."""

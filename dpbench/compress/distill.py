@@ -1,5 +1,5 @@
 """Distillation targets and losses: which student layer predicts which teacher layer, the heads that
-map one onto the other, and the weighted L1 + cosine (+ L2) loss (METHOD.md sections 3 and 6).
+map one onto the other, and the weighted L1 + cosine (+ L2) loss (docs/METHOD.md sections 3 and 6).
 
 Layer groups (`0.4,8,12`): a period separates groups, commas separate the layers of a group, and the
 layers of one group share one linear head (the released recipe: layer 0 has its own, 4, 8 and 12 share

@@ -1,4 +1,4 @@
-"""Sparsity control (METHOD.md section 2): the size measure (parameters or MACs), the Lagrangian
+"""Sparsity control (docs/METHOD.md section 2): the size measure (parameters or MACs), the Lagrangian
 penalty whose multipliers are trained by gradient ascent, and the schedules of stage 1."""
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from dpbench.models.evalcache import cached
 from dpbench.models.hardconcrete import HardConcrete
 
-# Initial keep probabilities of the gates (METHOD.md section 2).
+# Initial keep probabilities of the gates (docs/METHOD.md section 2).
 KEEP_PROB_STRUCTURE = 0.99  # conv channels, heads, whole blocks
 KEEP_PROB_FFN_UNITS = 0.5
 # How conv gates meet LayerNorms: "masked" takes norm statistics over the kept channels and applies the

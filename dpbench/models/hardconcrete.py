@@ -1,6 +1,6 @@
 """Hard Concrete gates (Louizos et al., 2018) for L0-regularised structured pruning.
 
-Constants follow METHOD.md section 2: temperature 2/3, stretch interval (-0.1, 1.1), eps 1e-6,
+Constants follow docs/METHOD.md section 2: temperature 2/3, stretch interval (-0.1, 1.1), eps 1e-6,
 log_alpha initialised around log((1 - p0) / p0) with std 0.01."""
 
 from __future__ import annotations

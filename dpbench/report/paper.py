@@ -1,6 +1,6 @@
 """The published DPHuBERT Table 1 rows (Peng et al., Interspeech 2023), as result records.
 
-Students trained on LibriSpeech 960 h; numbers as quoted in docs METHOD.md. The paper's table
+Students trained on LibriSpeech 960 h; numbers as quoted in docs/METHOD.md section 5. The paper's table
 gives no MACs, so those cells stay missing."""
 
 from __future__ import annotations

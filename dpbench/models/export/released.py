@@ -1,4 +1,4 @@
-"""A dpbench Encoder as a file of the DPHuBERT authors' format (shared/design/RELEASED_FORMAT.md):
+"""A dpbench Encoder as a file of the DPHuBERT authors' format (docs/RELEASED_FORMAT.md):
 `{"state_dict", "config", "distill_linear_projs"}`, loadable by their `wav2vec2_model(**config)` with
 `load_state_dict(strict=True)` and by dpbench's released importer.
 
@@ -110,7 +110,7 @@ def _attention(model: Encoder, i: int, prefix: str) -> dict[str, Tensor]:
 
 
 def released_state(model: Encoder) -> dict[str, Tensor]:
-    """`model`'s weights in the authors' names (see RELEASED_FORMAT.md, 'state_dict keys')."""
+    """`model`'s weights in the authors' names (see docs/RELEASED_FORMAT.md, 'state_dict keys')."""
     c = model.config
     own = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     state: dict[str, Tensor] = {}

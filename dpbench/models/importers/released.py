@@ -2,7 +2,7 @@
 
 A file is `{"state_dict", "config", "distill_linear_projs"}`: torchaudio-style weights of their pruned
 model and the keyword arguments of their `wav2vec2_model` builder (per-layer heads and FFN widths,
-use-attention / use-FFN flags, WavLM's remaining-head indices). Facts: shared/design/RELEASED_FORMAT.md.
+use-attention / use-FFN flags, WavLM's remaining-head indices). Facts: docs/RELEASED_FORMAT.md.
 
 Where their model and dpbench's differ in form but not in function:
 - `feature_extractor.dummy_weight` (the last conv gate's soft values) becomes the encoder's
