@@ -29,6 +29,7 @@ run train_step_tiny "$PY" benchmarks/bench_train_step.py --shape tiny --repeats 
 run train_step_base "$PY" benchmarks/bench_train_step.py --shape base --repeats 3
 run importer_parity "$PY" benchmarks/importer_parity.py
 run gpu_hours "$PY" benchmarks/estimate_gpu_hours.py --repeats 3
+run cli_import "$PY" benchmarks/bench_cli_import.py --rounds 5 --top 5
 run espeak_repeat "$PY" benchmarks/espeak_repeat.py --calls 400 --parallel 4
 run espeak_repeat_plain "$PY" benchmarks/espeak_repeat.py --calls 40 --parallel 4 --plain
 if compgen -G "$DEMO/models/*.pt" >/dev/null; then
