@@ -94,7 +94,7 @@ def outside_imports(roots: list[Import], chain: tuple[str, ...] = ()) -> list[tu
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=7, help="timed rounds (after one warm-up round)")
-    parser.add_argument("--top", type=int, default=8, help="top-level imports listed per command")
+    parser.add_argument("--top", type=int, default=8, help="packages listed per command")
     args = parser.parse_args()
 
     for arguments in COMMANDS.values():  # warm-up: page cache, .pyc files
