@@ -18,6 +18,7 @@ from dpbench.compress.distill import (
     DistillHeads,
     DistillLoss,
     LossWeights,
+    head_index,
     layer_loss,
     layer_to_layer_pairs,
     parse_layer_groups,
@@ -89,8 +90,11 @@ def test_distill_pairs_per_method_and_mode():
     pred = distill_pairs("dphubert", groups, 12, 12, "predlayer")
     assert [(p.student, p.teacher) for p in pred] == [(12, 4), (12, 8), (12, 12)]
     assert len({p.head for p in pred}) == 3
-    fit = distill_pairs("fithubert", groups, 12, 12)  # baselines keep one linear per layer
+    fit = distill_pairs("fithubert-thin", groups, 12, 12)  # baselines keep one linear per layer
     assert len({p.head for p in fit}) == 4
+    hints = distill_pairs("fithubert", groups, 12, 12)  # FitHuBERT: a hint on every layer, its own head each
+    assert [(p.student, p.teacher, p.weight) for p in hints] == [(i, i, 0.1) for i in range(1, 12)] + [(12, 12, 1.0)]
+    assert len(set(head_index(hints))) == 12
     heads = DistillHeads(pred, 8, 8, activation=True)
     out = heads([torch.full((1, 2, 8), -3.0)] * 13)
     assert all(isinstance(h, torch.nn.Sequential) for h in heads.heads)
