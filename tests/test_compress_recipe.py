@@ -278,3 +278,26 @@ def test_recipe_defaults_and_cli_parsing(assets, tmp_path):
                 ["--residual-dropout", "1.5"]):
         result = runner.invoke(compress_command, base + ["--out", str(tmp_path / "b")] + bad)
         assert result.exit_code != 0 and bad[0] in result.output
+
+
+def test_fithubert_hints_are_upsampled_to_the_teachers_frames():
+    """A time-reduced student's heads expand each frame into 2 (ConvTranspose1d, checked by an einsum), map
+    it to the teacher's width, and meet the teacher's first 2T frames; MSE on valid frames, 0.1 on hints,
+    1 on the last layer, summed."""
+    torch.manual_seed(0)
+    pairs = distill_pairs("fithubert", [], 3, 3)
+    heads = DistillHeads(pairs, 6, 8, upsample=2)
+    loss_fn = DistillLoss(heads, LossWeights(0.0, 0.0, 1.0, sum_layers=True))
+    student = [torch.randn(2, 5, 6) for _ in range(4)]
+    teacher = [torch.randn(2, 11, 8) for _ in range(4)]  # an odd conv frame count: the last frame has no pair
+    lengths = torch.tensor([5, 3])
+    loss, _ = loss_fn(student, teacher, lengths)
+    expected = torch.zeros(())
+    for pair, head in zip(pairs, heads.heads):
+        up, linear = head[0].conv, head[1]
+        frames = torch.einsum("btc,cok->btko", student[pair.student], up.weight).reshape(2, 10, 6) + up.bias
+        diff = (linear(frames) - teacher[pair.teacher][:, :10]).pow(2).mean(-1)
+        valid = torch.arange(10)[None, :] < 2 * lengths[:, None]
+        expected = expected + pair.weight * diff[valid].mean()
+    assert [p.weight for p in pairs] == [0.1, 0.1, 1.0]
+    torch.testing.assert_close(loss, expected)
