@@ -14,8 +14,17 @@ from dpbench.cli import main
 from dpbench.compress.students import fithubert_config
 from dpbench.efficiency.macs import macs_per_second
 from dpbench.errors import DpbenchError
-from dpbench.models import (Encoder, HiddenStates, build_encoder, count_macs, count_params, hubert_base_config,
-                            load_encoder, save_encoder, tiny_config)
+from dpbench.models import (
+    Encoder,
+    HiddenStates,
+    build_encoder,
+    count_macs,
+    count_params,
+    hubert_base_config,
+    load_encoder,
+    save_encoder,
+    tiny_config,
+)
 from dpbench.models.export import export_huggingface, export_released
 from dpbench.models.export.onnx import TOLERANCE, onnx_session
 from upstreams.dpbench.hubconf import dpbench as dpbench_entry
@@ -47,7 +56,7 @@ def padded_batch() -> tuple[torch.Tensor, torch.Tensor]:
 
 def test_the_published_shape_at_hubert_base():
     config = fithubert_config(hubert_base_config())
-    assert list(zip(config.conv_channels, config.conv_kernels, config.conv_strides)) == [
+    assert list(zip(config.conv_channels, config.conv_kernels, config.conv_strides, strict=True)) == [
         (128, 10, 5), (256, 1, 1), (256, 3, 2), (256, 3, 2), (256, 3, 2), (256, 3, 2), (512, 1, 1), (512, 2, 2),
         (512, 2, 2)]
     assert (config.num_layers, config.hidden_size, config.num_heads[0], config.ffn_dims[0]) == (12, 480, 12, 480)
@@ -97,7 +106,7 @@ def test_padding_does_not_leak_into_valid_frames(convention: HiddenStates):
         for i, n in enumerate(LENGTHS):
             alone, alone_frames = model(wavs[i : i + 1, :n], torch.tensor([n]), convention)
             assert int(frames[i]) == int(alone_frames[0])
-            for batched, single in zip(states, alone):
+            for batched, single in zip(states, alone, strict=True):
                 torch.testing.assert_close(batched[i, : frames[i]], single[0, : frames[i]], rtol=1e-4, atol=1e-4)
 
 
@@ -108,7 +117,7 @@ def test_save_load_and_inspect(tmp_path):
     assert loaded.config == model.config and loaded.config.time_reduction == 2
     wavs = torch.randn(2, 8000)
     with torch.no_grad():
-        for a, b in zip(model(wavs)[0], loaded(wavs)[0]):
+        for a, b in zip(model(wavs)[0], loaded(wavs)[0], strict=True):
             assert torch.equal(a, b)
     result = CliRunner().invoke(main, ["inspect", str(tmp_path / "fit.pt")])
     assert result.exit_code == 0, result.output
@@ -132,7 +141,7 @@ def test_s3prl_upstream_reports_the_reduced_frame_rate(tmp_path):
     expert = dpbench_entry(ckpt=str(tmp_path / "fit.pt"))
     assert expert.get_downsample_rates("hidden_states") == 640
     wavs = list(padded_batch()[0])
-    wavs = [w[:n] for w, n in zip(wavs, LENGTHS)]
+    wavs = [w[:n] for w, n in zip(wavs, LENGTHS, strict=True)]
     featurizer = Featurizer(expert, upstream_device="cpu")
     with torch.no_grad():
         out = expert(wavs)
@@ -162,5 +171,5 @@ def test_exports(tmp_path):
     with torch.no_grad():
         states, frames = model(wavs, lengths, HiddenStates.S3PRL)
     assert torch.equal(torch.from_numpy(got[-1]), frames)
-    for ours, theirs in zip(got[:-1], states):
+    for ours, theirs in zip(got[:-1], states, strict=True):
         assert F.l1_loss(torch.from_numpy(ours), theirs, reduction="none").max().item() <= TOLERANCE

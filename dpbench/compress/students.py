@@ -44,7 +44,6 @@ from dpbench.models.time_reduction import FITHUBERT_TIME_REDUCTION, thin_conv_la
 from dpbench.teachers import load_model
 
 
-# --prune-units names -> Encoder.set_gates groups
 # FitHuBERT: width (and FFN size) 480 of HuBERT Base's 768; hint weight of layers 1..L-1 and of the last
 FITHUBERT_WIDTH_RATIO = 480 / 768
 FITHUBERT_HINT_WEIGHT = 0.1
@@ -52,6 +51,7 @@ FITHUBERT_LAST_WEIGHT = 1.0
 # methods whose per-layer losses are summed with their pairs' weights (the others average them)
 SUMMED_LAYER_LOSSES = ("fithubert",)
 
+# --prune-units names -> Encoder.set_gates groups
 GATE_GROUP_OF_UNIT = {"conv": "conv", "head": "heads", "interm": "ffn_units", "attlayer": "attention", "ffnlayer": "ffn"}
 
 
