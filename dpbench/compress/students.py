@@ -26,8 +26,12 @@ Distillation heads: dphubert follows --distill-layers / --distill-mode (one line
 Linear + GELU prediction heads); the baselines keep their papers' heads: distilhubert one linear per
 teacher layer on its last layer, fithubert-thin and half one linear per layer, layer to layer; fithubert
 a hint on every layer (FitHuBERT): each student layer i predicts teacher layer i through its own head,
-a transposed conv back to the teacher's frame rate and a linear, with MSE weighted 0.1 on layers
-1..L-1 and 1 on the last, summed (`--distill-layers` does not apply)."""
+a transposed conv back to the teacher's frame rate and a linear (the authors' `LayerWiseProjHead`),
+with MSE weighted 0.1 on layers 1..L-1 and 1 on the last, summed (`--distill-layers` does not apply).
+Where dpbench's FitHuBERT still differs from the authors' run: it trains with the teacher's dropouts and
+dpbench's learning rates and schedule (theirs: AdamW at 1e-3, 5% warm-up, weight decay 1e-6) and
+PyTorch's default initialisation (theirs: BERT-style); their released config also carries
+`distil_random_layer: 2` (an option of their code that draws two hint layers per epoch)."""
 
 from __future__ import annotations
 
