@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from dpbench.plan.spec import Plan
 
 TEACHER = "tiny-hubert"
-STUDENT_NAMES = {"dphubert": "DPHuBERT", "distilhubert": "DistilHuBERT", "fithubert": "FitHuBERT", "half": "Half-width"}
+STUDENT_NAMES = {"dphubert": "DPHuBERT", "distilhubert": "DistilHuBERT", "fithubert": "FitHuBERT", "half": "Half-width",
+                 "fithubert-thin": "FitHuBERT-thin"}
 DEFAULT_METHODS = "dphubert,distilhubert,fithubert"  # the paper's comparison; add `half` with --methods
 DEFAULT_TASKS = "KS,IC,SID,ER,PR,ASR"
 # Typical run times on one core (the demo's own logs), used only to start the longest chains first.

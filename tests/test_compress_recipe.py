@@ -18,6 +18,7 @@ from dpbench.compress.distill import (
     DistillHeads,
     DistillLoss,
     LossWeights,
+    head_index,
     layer_loss,
     layer_to_layer_pairs,
     parse_layer_groups,
@@ -89,8 +90,11 @@ def test_distill_pairs_per_method_and_mode():
     pred = distill_pairs("dphubert", groups, 12, 12, "predlayer")
     assert [(p.student, p.teacher) for p in pred] == [(12, 4), (12, 8), (12, 12)]
     assert len({p.head for p in pred}) == 3
-    fit = distill_pairs("fithubert", groups, 12, 12)  # baselines keep one linear per layer
+    fit = distill_pairs("fithubert-thin", groups, 12, 12)  # baselines keep one linear per layer
     assert len({p.head for p in fit}) == 4
+    hints = distill_pairs("fithubert", groups, 12, 12)  # FitHuBERT: a hint on every layer, its own head each
+    assert [(p.student, p.teacher, p.weight) for p in hints] == [(i, i, 0.1) for i in range(1, 12)] + [(12, 12, 1.0)]
+    assert len(set(head_index(hints))) == 12
     heads = DistillHeads(pred, 8, 8, activation=True)
     out = heads([torch.full((1, 2, 8), -3.0)] * 13)
     assert all(isinstance(h, torch.nn.Sequential) for h in heads.heads)
@@ -274,3 +278,26 @@ def test_recipe_defaults_and_cli_parsing(assets, tmp_path):
                 ["--residual-dropout", "1.5"]):
         result = runner.invoke(compress_command, base + ["--out", str(tmp_path / "b")] + bad)
         assert result.exit_code != 0 and bad[0] in result.output
+
+
+def test_fithubert_hints_are_upsampled_to_the_teachers_frames():
+    """A time-reduced student's heads expand each frame into 2 (ConvTranspose1d, checked by an einsum), map
+    it to the teacher's width, and meet the teacher's first 2T frames; MSE on valid frames, 0.1 on hints,
+    1 on the last layer, summed."""
+    torch.manual_seed(0)
+    pairs = distill_pairs("fithubert", [], 3, 3)
+    heads = DistillHeads(pairs, 6, 8, upsample=2)
+    loss_fn = DistillLoss(heads, LossWeights(0.0, 0.0, 1.0, sum_layers=True))
+    student = [torch.randn(2, 5, 6) for _ in range(4)]
+    teacher = [torch.randn(2, 11, 8) for _ in range(4)]  # an odd conv frame count: the last frame has no pair
+    lengths = torch.tensor([5, 3])
+    loss, _ = loss_fn(student, teacher, lengths)
+    expected = torch.zeros(())
+    for pair, head in zip(pairs, heads.heads):
+        up, linear = head[0].conv, head[1]
+        frames = torch.einsum("btc,cok->btko", student[pair.student], up.weight).reshape(2, 10, 6) + up.bias
+        diff = (linear(frames) - teacher[pair.teacher][:, :10]).pow(2).mean(-1)
+        valid = torch.arange(10)[None, :] < 2 * lengths[:, None]
+        expected = expected + pair.weight * diff[valid].mean()
+    assert [p.weight for p in pairs] == [0.1, 0.1, 1.0]
+    torch.testing.assert_close(loss, expected)

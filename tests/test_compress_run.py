@@ -128,7 +128,7 @@ def test_a_stage_that_ends_early_is_an_error_and_resumes(assets, tmp_path):
     assert [int(r["step"]) for r in read_log(tmp_path / "r") if r["stage"] == "prune"] == list(range(1, 7))
 
 
-@pytest.mark.parametrize("method", ["distilhubert", "fithubert", "half"])
+@pytest.mark.parametrize("method", ["distilhubert", "fithubert", "fithubert-thin", "half"])
 def test_baselines(assets, tmp_path, method):
     summary = run_compress(config(assets, method=method, stage1_steps=3, stage2_steps=2), tmp_path / method)
     assert summary["method"] == method and summary["calibration"] is None
@@ -137,6 +137,14 @@ def test_baselines(assets, tmp_path, method):
     if method == "distilhubert":
         assert student.config.num_layers < teacher.num_layers
         assert all(p[0] == student.config.num_layers for p in summary["distill_pairs"])
+    elif method == "fithubert":  # as published: thin front end, time reduction, MSE hints on every layer
+        assert student.config.time_reduction == 2 and student.config.downsample_rate == 640
+        assert len(student.config.conv_channels) == 9 and student.config.ffn_dims[0] == student.config.hidden_size
+        assert summary["distill_pairs"] == [[i, i] for i in range(1, teacher.num_layers + 1)]
+        options = summary["options"]
+        assert (options["l1_weight"], options["cos_weight"], options["l2_weight"]) == (0.0, 0.0, 1.0)
+        heads = torch.load(tmp_path / method / "heads.pt", weights_only=True)
+        assert heads["heads.heads.0.0.conv.weight"].shape == (student.config.hidden_size,) * 2 + (2,)  # the upsampler
     else:
         assert student.config.num_layers == teacher.num_layers
         assert student.config.hidden_size < teacher.hidden_size

@@ -29,7 +29,7 @@ from dpbench.compress.students import (
     check_compatible,
     distill_pairs,
     distilhubert_config,
-    fithubert_config,
+    fithubert_thin_config,
     half_config,
 )
 from dpbench.errors import DpbenchError
@@ -134,7 +134,7 @@ def test_baseline_shapes_follow_the_budget():
     budget = 0.25 * count_params(base)
     distil = distilhubert_config(base, budget, "params")
     assert distil.num_layers == 2  # DistilHuBERT's 2 layers, 23.5M
-    fit = fithubert_config(base, budget, "params")
+    fit = fithubert_thin_config(base, budget, "params")
     assert fit.num_layers == 12 and fit.ffn_dims[0] == fit.hidden_size
     assert abs(count_params(fit) - budget) < 0.03 * budget
     half = half_config(base)

@@ -9,7 +9,7 @@ import torch
 import yaml
 from click.testing import CliRunner
 
-from dpbench.models import build_encoder, count_params, save_encoder, tiny_config
+from dpbench.models import build_encoder, count_params, load_encoder, save_encoder, tiny_config
 from dpbench.results import ResultsStore
 from dpbench.superb.cli import superb_command
 from dpbench.superb.configs import CONFIG_DIR
@@ -113,3 +113,24 @@ def test_er_averages_the_requested_folds(tiny_corpus, tiny_ckpt, quick_configs, 
     for fold in ("fold1", "fold2"):
         assert "test at step" in (Path(record["run_dir"]) / fold / "evaluate" / "log.log").read_text()
     assert_interval(record)
+
+
+@pytest.fixture(scope="module")
+def fithubert_ckpt(tmp_path_factory) -> Path:
+    """A FitHuBERT student of the tiny teacher: thin conv front end, time reduction (640 samples per frame)."""
+    from dpbench.compress.students import fithubert_config
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("ckpt") / "fithubert.pt"
+    save_encoder(path, build_encoder(fithubert_config(tiny_config("hubert"))))
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", ["KS", "PR", "ASR"])
+def test_a_time_reduced_student_runs_through_s3prl(task, tiny_corpus, fithubert_ckpt, quick_configs, tmp_path):
+    """s3prl's downstreams (utterance-level and CTC) take the 40 ms frames the upstream reports."""
+    records = superb(task, tiny_corpus, fithubert_ckpt, quick_configs, tmp_path)
+    assert [r["task"] for r in records] == [task]
+    assert records[0]["params"] == count_params(load_encoder(fithubert_ckpt).config)
+    assert_interval(records[0])

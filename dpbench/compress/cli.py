@@ -104,9 +104,9 @@ def _devices(value: str) -> int | str:
 @click.option("--distill-mode", type=click.Choice(DISTILL_MODES), default=None,
               help="layer2layer: student layer i predicts teacher layer i; predlayer: a Linear + GELU head per "
                    "teacher layer (but 0) on the student's last layer (dphubert only) [default: layer2layer].")
-@click.option("--l1-weight", type=float, default=None, help="Weight of the L1 term [default: 1].")
-@click.option("--cos-weight", type=float, default=None, help="Weight of the cosine term [default: 1].")
-@click.option("--l2-weight", type=float, default=None, help="Weight of the L2 (MSE) term [default: 0].")
+@click.option("--l1-weight", type=float, default=None, help="Weight of the L1 term [default: 1; fithubert: 0].")
+@click.option("--cos-weight", type=float, default=None, help="Weight of the cosine term [default: 1; fithubert: 0].")
+@click.option("--l2-weight", type=float, default=None, help="Weight of the L2 (MSE) term [default: 0; fithubert: 1].")
 @click.option("--cos-type", type=click.Choice(COS_TYPES), default=None,
               help="Cosine term: -cos (raw) or -log sigmoid(cos) [default: log_sig for distilhubert, else raw].")
 @click.option("--projection-dropout", type=float, default=None,

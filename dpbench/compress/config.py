@@ -30,9 +30,10 @@ from dpbench.errors import DpbenchError
 from dpbench.models.components import CONV_GATE_NORMS
 from dpbench.models.pruning import Alignment
 
-METHODS = ("dphubert", "distilhubert", "fithubert", "half")
+METHODS = ("dphubert", "distilhubert", "fithubert", "fithubert-thin", "half")
 SCALES = ("cpu", "paper")
 DEFAULT_COS_TYPE = {"distilhubert": "log_sig"}  # else raw
+DEFAULT_LOSS_WEIGHTS = {"fithubert": dict(l1_weight=0.0, cos_weight=0.0, l2_weight=1.0)}  # FitHuBERT: MSE only
 # --prune-units: Hard Concrete gates on conv channels, attention heads, FFN units, whole attention blocks,
 # whole FFN blocks; the recipe gates the first three
 PRUNE_UNITS = ("conv", "head", "interm", "attlayer", "ffnlayer")
@@ -200,6 +201,7 @@ def make_config(scale: str, method: str, data: str, overrides: dict[str, Any]) -
         raise DpbenchError(f"--scale {scale!r}: use one of {', '.join(SCALES)}")
     values: dict[str, Any] = dict(SCALE_DEFAULTS[scale], scale=scale, method=method, data=data)
     values["cos_type"] = DEFAULT_COS_TYPE.get(method, "raw")
+    values.update(DEFAULT_LOSS_WEIGHTS.get(method, {}))
     given = {k: v for k, v in overrides.items() if v is not None}
     ablation = given.get("ablation")
     if ablation is not None:

@@ -4,7 +4,9 @@ map one onto the other, and the weighted L1 + cosine (+ L2) loss (docs/METHOD.md
 Layer groups (`0.4,8,12`): a period separates groups, commas separate the layers of a group, and the
 layers of one group share one linear head (the released recipe: layer 0 has its own, 4, 8 and 12 share
 one). Modes: `layer2layer` (student layer i predicts teacher layer i through its group's linear) and
-`predlayer` (every teacher layer gets its own Linear + GELU head on the student's last layer)."""
+`predlayer` (every teacher layer gets its own Linear + GELU head on the student's last layer).
+A time-reduced student (FitHuBERT) has heads that first bring its states back to the teacher's frame
+rate (`FrameUpsampler`); the teacher's states are cut to the upsampled length, as FitHuBERT's loss does."""
 
 from __future__ import annotations
 
@@ -59,6 +61,7 @@ class Pair:
     student: int
     teacher: int
     head: int = -1  # -1: a head of its own (numbered by position)
+    weight: float = 1.0  # of this pair's layer loss (FitHuBERT: 0.1 for hints, 1 for the last layer)
 
 
 def layer_to_layer_pairs(groups: list[list[int]]) -> list[Pair]:
@@ -76,12 +79,26 @@ def head_index(pairs: list[Pair]) -> list[int]:
     return [p.head if p.head >= 0 else n for n, p in enumerate(pairs)]
 
 
+class FrameUpsampler(nn.Module):
+    """(B, T, D) -> (B, T * factor, D): a ConvTranspose1d of kernel and stride `factor` (FitHuBERT's heads
+    on a time-reduced student)."""
+
+    def __init__(self, dim: int, factor: int) -> None:
+        super().__init__()
+        self.conv = nn.ConvTranspose1d(dim, dim, factor, stride=factor)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.conv(x.transpose(1, 2)).transpose(1, 2)
+
+
 class DistillHeads(nn.Module):
-    """The distinct heads of the pairs: a Linear, or Linear + GELU (`activation`, the predlayer heads).
+    """The distinct heads of the pairs: a Linear, or Linear + GELU (`activation`, the predlayer heads),
+    after a FrameUpsampler when the student's frames are `upsample` times longer than the teacher's.
     Square linears start as the identity with zero bias (so a student copied from the teacher starts at
     zero L1 loss); linears that change the width keep PyTorch's default init."""
 
-    def __init__(self, pairs: list[Pair], student_dim: int, teacher_dim: int, activation: bool = False) -> None:
+    def __init__(self, pairs: list[Pair], student_dim: int, teacher_dim: int, activation: bool = False,
+                 upsample: int = 1) -> None:
         super().__init__()
         if not pairs:
             raise ValueError("distillation needs at least one (student layer, teacher layer) pair")
@@ -94,7 +111,11 @@ class DistillHeads(nn.Module):
             for linear in linears:
                 nn.init.eye_(linear.weight)
                 nn.init.zeros_(linear.bias)
-        self.heads = nn.ModuleList(nn.Sequential(linear, nn.GELU()) if activation else linear for linear in linears)
+        self.upsample = upsample
+        heads: list[nn.Module] = [nn.Sequential(linear, nn.GELU()) if activation else linear for linear in linears]
+        if upsample > 1:
+            heads = [nn.Sequential(FrameUpsampler(student_dim, upsample), head) for head in heads]
+        self.heads = nn.ModuleList(heads)
 
     def forward(self, student_states: list[Tensor]) -> list[Tensor]:
         return [self.heads[h](student_states[p.student]) for h, p in zip(self.index, self.pairs)]
@@ -108,12 +129,14 @@ def frame_mask(lengths: Tensor, frames: int) -> Tensor:
 @dataclass(frozen=True)
 class LossWeights:
     """Weights of the L1, cosine and L2 terms and the cosine term's form: `raw` (-cos) or `log_sig`
-    (-log sigmoid(cos), DistilHuBERT). The recipe: 1, 1, 0, raw."""
+    (-log sigmoid(cos), DistilHuBERT). The recipe: 1, 1, 0, raw. `sum_layers`: the layer losses, times
+    their pairs' weights, are summed (FitHuBERT) rather than averaged over the pairs."""
 
     l1: float = 1.0
     cos: float = 1.0
     l2: float = 0.0
     cos_type: str = "raw"
+    sum_layers: bool = False
 
     def __post_init__(self) -> None:
         if self.cos_type not in COS_TYPES:
@@ -136,7 +159,8 @@ def layer_loss(pred: Tensor, target: Tensor, mask: Tensor, weights: LossWeights)
 
 
 class DistillLoss(nn.Module):
-    """Heads + per-layer loss, averaged over the pairs. Returns (loss, {term name: value})."""
+    """Heads + per-layer loss, weighted by the pairs' weights and averaged over the pairs (or summed:
+    LossWeights.sum_layers). `lengths`: the student's valid frames. Returns (loss, {term name: value})."""
 
     def __init__(self, heads: DistillHeads, weights: LossWeights) -> None:
         super().__init__()
@@ -147,12 +171,13 @@ class DistillLoss(nn.Module):
         self, student_states: list[Tensor], teacher_states: list[Tensor], lengths: Tensor
     ) -> tuple[Tensor, dict[str, Tensor]]:
         preds = self.heads(student_states)
-        mask = frame_mask(lengths, preds[0].shape[1])
+        frames = preds[0].shape[1]
+        mask = frame_mask(lengths * self.heads.upsample, frames)
         total = preds[0].new_zeros((), dtype=torch.float32)
         terms: dict[str, Tensor] = {}
         for pred, pair in zip(preds, self.heads.pairs):
-            loss, parts = layer_loss(pred, teacher_states[pair.teacher], mask, self.weights)
-            total = total + loss
+            loss, parts = layer_loss(pred, teacher_states[pair.teacher][:, :frames], mask, self.weights)
+            total = total + pair.weight * loss
             for name, value in parts.items():
                 terms[f"{name}_{pair.teacher}"] = value.detach()
-        return total / len(preds), terms
+        return (total if self.weights.sum_layers else total / len(preds)), terms

@@ -38,7 +38,8 @@ from dpbench.compress.layout import CONFIG_FILE
 from dpbench.compress.module import CompressModule, StageSpec
 from dpbench.compress.prune import calibrate, kept_units
 from dpbench.compress.sparsity import Lagrangian, check_target, config_size
-from dpbench.compress.students import build_student, check_compatible, distill_pairs, uses_activation_heads
+from dpbench.compress.students import (SUMMED_LAYER_LOSSES, build_student, check_compatible, distill_pairs,
+                                      uses_activation_heads)
 from dpbench.errors import DpbenchError
 from dpbench.io_utils import atomic_torch_save, atomic_write_json, make_dirs
 from dpbench.models import Encoder, count_macs, count_params, load_encoder, prune_encoder, save_encoder
@@ -226,8 +227,10 @@ def _run_compress(config: CompressConfig, out: Path, hardware: Hardware, resume:
     pairs = distill_pairs(config.method, config.layer_groups(), teacher.config.num_layers, student.config.num_layers,
                           config.distill_mode)
     activation = uses_activation_heads(config.method, config.distill_mode)
-    weights = LossWeights(config.l1_weight, config.cos_weight, config.l2_weight, config.cos_type)
-    heads = DistillHeads(pairs, student.config.hidden_size, teacher.config.hidden_size, activation)
+    weights = LossWeights(config.l1_weight, config.cos_weight, config.l2_weight, config.cos_type,
+                          sum_layers=config.method in SUMMED_LAYER_LOSSES)
+    heads = DistillHeads(pairs, student.config.hidden_size, teacher.config.hidden_size, activation,
+                         student.config.time_reduction)
     if writer:
         atomic_write_json(out / CONFIG_FILE, config.to_dict())
         atomic_write_json(out / "teacher.json", teacher_reference(config.teacher, teacher))
@@ -267,8 +270,8 @@ def _run_compress(config: CompressConfig, out: Path, hardware: Hardware, resume:
     # stage 2: final distillation of the dense student
     pruned.train()
     check_compatible(teacher.config, pruned.config, str(out / "pruned.pt"), "final")
-    distill = DistillLoss(DistillHeads(pairs, pruned.config.hidden_size, teacher.config.hidden_size, activation),
-                          weights)
+    distill = DistillLoss(DistillHeads(pairs, pruned.config.hidden_size, teacher.config.hidden_size, activation,
+                                       pruned.config.time_reduction), weights)
     distill.load_state_dict(heads_state)
     spec2 = StageSpec("final", config.stage2_steps, config.stage2_lr,
                       int(config.stage2_warmup_fraction * config.stage2_steps), **common)

@@ -4,9 +4,17 @@
   `--prune-units` (the recipe: conv channels, heads, FFN units); its size is set by the Lagrangian.
 - distilhubert: the teacher's conv extractor + its first k transformer layers (DistilHuBERT: k = 2 for
   Base); k is the depth whose size is closest to the budget (1 - target) * teacher size.
-- fithubert: same depth as the teacher, thin: hidden size h with FFN size h (FitHuBERT's 480/480 for
-  Base), the teacher's head count, head_dim = h / heads; h (a multiple of the head count) is the one
-  whose size is closest to the budget. Conv extractor copied from the teacher, the rest random.
+- fithubert: FitHuBERT as published (Lee et al., Interspeech 2022), a fixed shape like `half`: the
+  teacher's depth and head count, width 5/8 of the teacher's with FFN size = width (480/480 for Base),
+  the thin conv front end with pointwise convs (dpbench.models.time_reduction: 128-256-512 channels
+  for a 512-channel teacher) and the time-reduction layer (Conv1d, kernel = stride = 2): its layers run
+  at 40 ms. All random (the authors initialise nothing from the teacher). HuBERT Base teacher:
+  21,200,096 parameters; the published 22.49M (22,492,064) is the authors' s3prl upstream, which also
+  holds the last layer's distillation head (a transposed conv and a 480 -> 768 linear, 830,688) and an
+  unused second upsampler (461,280) (tests/test_compress_baseline_sizes.py).
+- fithubert-thin: dpbench's earlier FitHuBERT-style student: same depth as the teacher, hidden size h
+  with FFN size h, the teacher's head count, head_dim = h / heads; h (a multiple of the head count) is
+  the one whose size is closest to the budget; the teacher's conv extractor (copied), no time reduction.
 - half: same depth, half the hidden size, heads and FFN (the paper's "12-layer half", 26.9M for Base:
   a fixed shape, not fitted to the budget). Conv extractor copied from the teacher, the rest random.
 Size is parameters or MACs, whichever the target is given in. Every student reads the waveform as the
@@ -16,7 +24,14 @@ unless overridden (the released recipe builds its student from the teacher's con
 
 Distillation heads: dphubert follows --distill-layers / --distill-mode (one linear per layer group, or
 Linear + GELU prediction heads); the baselines keep their papers' heads: distilhubert one linear per
-teacher layer on its last layer, fithubert and half one linear per layer, layer to layer."""
+teacher layer on its last layer, fithubert-thin and half one linear per layer, layer to layer; fithubert
+a hint on every layer (FitHuBERT): each student layer i predicts teacher layer i through its own head,
+a transposed conv back to the teacher's frame rate and a linear (the authors' `LayerWiseProjHead`),
+with MSE weighted 0.1 on layers 1..L-1 and 1 on the last, summed (`--distill-layers` does not apply).
+Where dpbench's FitHuBERT still differs from the authors' run: it trains with the teacher's dropouts and
+dpbench's learning rates and schedule (theirs: AdamW at 1e-3, 5% warm-up, weight decay 1e-6) and
+PyTorch's default initialisation (theirs: BERT-style); their released config also carries
+`distil_random_layer: 2` (an option of their code that draws two hint layers per epoch)."""
 
 from __future__ import annotations
 
@@ -29,8 +44,16 @@ from dpbench.compress.distill import Pair, layer_to_layer_pairs, prediction_head
 from dpbench.compress.sparsity import config_size
 from dpbench.errors import DpbenchError
 from dpbench.models import Encoder, EncoderConfig, build_encoder
+from dpbench.models.time_reduction import FITHUBERT_TIME_REDUCTION, thin_conv_layers
 from dpbench.teachers import load_model
 
+
+# FitHuBERT: width (and FFN size) 480 of HuBERT Base's 768; hint weight of layers 1..L-1 and of the last
+FITHUBERT_WIDTH_RATIO = 480 / 768
+FITHUBERT_HINT_WEIGHT = 0.1
+FITHUBERT_LAST_WEIGHT = 1.0
+# methods whose per-layer losses are summed with their pairs' weights (the others average them)
+SUMMED_LAYER_LOSSES = ("fithubert",)
 
 # --prune-units names -> Encoder.set_gates groups
 GATE_GROUP_OF_UNIT = {"conv": "conv", "head": "heads", "interm": "ffn_units", "attlayer": "attention", "ffnlayer": "ffn"}
@@ -88,10 +111,25 @@ def thin_config(teacher: EncoderConfig, hidden: int) -> EncoderConfig:
     return config
 
 
-def fithubert_config(teacher: EncoderConfig, budget: float, kind: str) -> EncoderConfig:
+def fithubert_thin_config(teacher: EncoderConfig, budget: float, kind: str) -> EncoderConfig:
+    """Teacher depth, conv extractor and head count; width = FFN size fitted to the budget."""
     heads = teacher.num_heads[0]
     candidates = [thin_config(teacher, h) for h in range(heads, teacher.hidden_size + 1, heads)]
     return min(candidates, key=lambda c: abs(config_size(c, kind) - budget))
+
+
+def fithubert_config(teacher: EncoderConfig) -> EncoderConfig:
+    """FitHuBERT as published, scaled to `teacher` (exact for HuBERT Base): see the module docstring."""
+    heads = teacher.num_heads[0]
+    width = max(1, round(teacher.hidden_size * FITHUBERT_WIDTH_RATIO / heads)) * heads
+    config = thin_config(teacher, width)
+    layers = thin_conv_layers(teacher.conv_channels[-1])
+    config.conv_channels = [c for c, _, _ in layers]
+    config.conv_kernels = [k for _, k, _ in layers]
+    config.conv_strides = [s for _, _, s in layers]
+    config.conv_output_scale = False
+    config.time_reduction = FITHUBERT_TIME_REDUCTION
+    return config
 
 
 def half_config(teacher: EncoderConfig) -> EncoderConfig:
@@ -109,9 +147,14 @@ def _groups_for(hidden: int, groups: int) -> int:
     return next(g for g in range(groups, 0, -1) if hidden % g == 0)
 
 
+def framing_layers(config: EncoderConfig) -> list[tuple[int, int]]:
+    """(kernel, stride) of the conv layers that set the frames: pointwise layers (kernel 1, stride 1) do not."""
+    return [(k, s) for k, s in zip(config.conv_kernels, config.conv_strides) if (k, s) != (1, 1)]
+
+
 def check_compatible(teacher: EncoderConfig, student: EncoderConfig, source: str, method: str) -> None:
     """A starting student must produce the teacher's frames, and (layer-to-layer) have its depth and width."""
-    if (student.conv_kernels, student.conv_strides) != (teacher.conv_kernels, teacher.conv_strides):
+    if framing_layers(student) != framing_layers(teacher):
         raise DpbenchError(
             f"{source}: its conv kernels/strides {student.conv_kernels}/{student.conv_strides} differ from the "
             f"teacher's {teacher.conv_kernels}/{teacher.conv_strides}, so frames would not line up; "
@@ -153,7 +196,9 @@ def build_student(
     if method == "distilhubert":
         config = distilhubert_config(tc, budget, kind)
     elif method == "fithubert":
-        config = fithubert_config(tc, budget, kind)
+        return build_encoder(with_dropouts(fithubert_config(tc), tc, dropouts))  # random, as FitHuBERT starts
+    elif method == "fithubert-thin":
+        config = fithubert_thin_config(tc, budget, kind)
     elif method == "half":
         config = half_config(tc)
     else:
@@ -173,6 +218,9 @@ def distill_pairs(method: str, groups: list[list[int]], teacher_depth: int, stud
         return prediction_head_pairs([i for i in layers if i > 0] or [teacher_depth], student_depth)
     if method == "dphubert":
         return layer_to_layer_pairs(scaled)
+    if method == "fithubert":
+        return [Pair(i, i, weight=FITHUBERT_LAST_WEIGHT if i == student_depth else FITHUBERT_HINT_WEIGHT)
+                for i in range(1, student_depth + 1)]
     return layer_to_layer_pairs([[i] for i in layers])
 
 

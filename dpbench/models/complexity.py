@@ -63,6 +63,8 @@ def _params(config: EncoderConfig, n: UnitCounts) -> Number:
     total = total + 2 * in_ch + (in_ch + 1) * d  # feature projection
     total = total + config.pos_conv_kernel * (1 + d * d // config.pos_conv_groups) + d  # position conv
     total = total + 2 * d  # encoder layer norm
+    if config.time_reduction > 1:  # Conv1d(d, d, kernel = stride = factor) with bias
+        total = total + d * d * config.time_reduction + d
     if config.arch == "wavlm" and config.relative_position_bias:
         total = total + config.num_buckets * config.original_num_heads[0]
     for i in range(config.num_layers):
@@ -89,6 +91,9 @@ def _macs(config: EncoderConfig, n: UnitCounts, seconds: float) -> Number:
     kernel = config.pos_conv_kernel  # padded by kernel // 2 each side: an even kernel computes one frame more
     pos_frames = t + 2 * (kernel // 2) - kernel + 1  # (trimmed after the conv, but computed)
     total = total + pos_frames * d * (d // config.pos_conv_groups) * kernel
+    if config.time_reduction > 1:  # the transformer layers run on the reduced frames
+        t = t // config.time_reduction
+        total = total + t * d * d * config.time_reduction
     for i in range(config.num_layers):
         inner = n.heads[i] * config.head_dim
         attention = 4 * t * d * inner + 2 * t * t * inner

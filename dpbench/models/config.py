@@ -49,6 +49,9 @@ class EncoderConfig:
     attention_dropout: float = 0.0
     ffn_interm_dropout: float = 0.0
     dropout: float = 0.0
+    # frames merged into one after the position conv, before the first transformer layer (FitHuBERT's
+    # time-reduction layer, dpbench.models.time_reduction); 1 = none
+    time_reduction: int = 1
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHES:
@@ -62,6 +65,8 @@ class EncoderConfig:
                 f"num_heads ({len(self.num_heads)}) and ffn_dims ({len(self.ffn_dims)}) "
                 f"need one entry per layer ({self.num_layers})"
             )
+        if self.time_reduction < 1:
+            raise ValueError(f"time_reduction must be at least 1, got {self.time_reduction}")
         if self.original_num_heads is None:
             self.original_num_heads = list(self.num_heads)
         if self.arch == "wavlm" and any(h and self.hidden_size % h for h in self.original_num_heads):
@@ -69,7 +74,8 @@ class EncoderConfig:
 
     @property
     def downsample_rate(self) -> int:
-        rate = 1
+        """Waveform samples per frame of the transformer layers (the time reduction included)."""
+        rate = self.time_reduction
         for stride in self.conv_strides:
             rate *= stride
         return rate

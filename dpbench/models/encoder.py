@@ -19,6 +19,7 @@ from dpbench.models.components import (
 )
 from dpbench.models.config import EncoderConfig
 from dpbench.models.hardconcrete import HardConcrete
+from dpbench.models.time_reduction import TimeReduction
 
 GATE_GROUPS = ("conv", "heads", "attention", "ffn_units", "ffn")
 
@@ -35,7 +36,11 @@ class HiddenStates(Enum):
       position conv (and, post-LN, after the encoder LayerNorm); the last is the encoder output (pre-LN:
       after the final LayerNorm). Valid frames as their fairseq / unilm models find them: HuBERT and
       WavLM keep every frame with at least one valid sample (`forward_padding_mask`), wav2vec 2.0 uses
-      the conv length formula."""
+      the conv length formula.
+    A time-reduced model (EncoderConfig.time_reduction > 1, FitHuBERT) runs its layers at a lower frame
+    rate; in both conventions its index 0 is then the time-reduction layer's output (the first layer's
+    input), so that every state has the same frames, and its valid frames are those whose source frames
+    are all valid."""
 
     AUTHORS = "authors"
     S3PRL = "s3prl"
@@ -60,6 +65,7 @@ class Encoder(nn.Module):
         self.pos_conv = PositionalConv(c.hidden_size, c.pos_conv_kernel, c.pos_conv_groups)
         self.layer_norm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
         self.dropout = nn.Dropout(c.dropout)  # on the transformer's input, as torchaudio applies encoder_dropout
+        self.time_reduction = TimeReduction(c.hidden_size, c.time_reduction) if c.time_reduction > 1 else None
         wavlm = c.arch == "wavlm"
         self.layers = nn.ModuleList(
             TransformerLayer(
@@ -80,14 +86,16 @@ class Encoder(nn.Module):
         return self.config.downsample_rate
 
     def output_lengths(self, lengths: Tensor) -> Tensor:
-        """Number of frames produced for inputs of `lengths` samples."""
-        return self.feature_extractor.output_lengths(lengths)
+        """Number of frames produced for inputs of `lengths` samples (after any time reduction)."""
+        frames = self.feature_extractor.output_lengths(lengths)
+        return frames if self.time_reduction is None else torch.div(frames, self.time_reduction.factor,
+                                                                      rounding_mode="floor")
 
     def frame_lengths(self, lengths: Tensor, samples: int, frames: int, convention: HiddenStates) -> Tensor:
         """Valid frames of each utterance of a batch padded to `samples` samples (`frames` frames)."""
         if convention is HiddenStates.S3PRL and self.config.arch in ("hubert", "wavlm"):
             return valid_frames_any_sample(lengths, samples, frames)
-        return self.output_lengths(lengths).clamp(1, frames)
+        return self.feature_extractor.output_lengths(lengths).clamp(1, frames)
 
     def forward(
         self, wavs: Tensor, lengths: Tensor | None = None, convention: HiddenStates = HiddenStates.AUTHORS
@@ -108,17 +116,22 @@ class Encoder(nn.Module):
             padding_mask = None
         else:
             frame_lengths = self.frame_lengths(lengths.to(x.device), wavs.shape[-1], frames, convention)
-            padding_mask = torch.arange(frames, device=x.device)[None, :] >= frame_lengths[:, None]
-            if not self.training and not padding_mask.any():  # a train forward keeps it: no host sync
-                padding_mask = None
-        hidden_states = [x] if convention is HiddenStates.AUTHORS else []
+            padding_mask = self._padding_mask(frame_lengths, frames)
+        reduced = self.time_reduction is not None
+        hidden_states = [x] if convention is HiddenStates.AUTHORS and not reduced else []
         if padding_mask is not None:
             x = x.masked_fill(padding_mask[..., None], 0.0)
         x = x + self.pos_conv(x)
         if not self.config.layer_norm_first:
             x = self.layer_norm(x)
         x = self.dropout(x)
-        if convention is HiddenStates.S3PRL:
+        if self.time_reduction is not None:
+            x = self.time_reduction(x)
+            frames = x.shape[1]
+            frame_lengths = self.time_reduction.reduce_lengths(frame_lengths, frames)
+            if padding_mask is not None:
+                padding_mask = self._padding_mask(frame_lengths, frames)
+        if convention is HiddenStates.S3PRL or reduced:
             hidden_states.append(x)
         position_bias = self.relative_position(frames) if self.relative_position is not None else None
         for layer in self.layers:
@@ -127,6 +140,12 @@ class Encoder(nn.Module):
         if convention is HiddenStates.S3PRL and self.config.layer_norm_first:  # the encoder's output
             hidden_states[-1] = self.layer_norm(x)
         return hidden_states, frame_lengths
+
+    def _padding_mask(self, frame_lengths: Tensor, frames: int) -> Tensor | None:
+        """(B, frames) True on padded frames; None in eval mode when nothing is padded (a train forward
+        keeps it: no host sync)."""
+        padding_mask = torch.arange(frames, device=frame_lengths.device)[None, :] >= frame_lengths[:, None]
+        return None if not self.training and not padding_mask.any() else padding_mask
 
     # --- gates -----------------------------------------------------------------------------
     def set_gates(

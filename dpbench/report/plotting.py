@@ -23,6 +23,7 @@ def new_figure(width: float, height: float) -> Figure:
 
 METHOD_NAMES = {
     "dphubert": "DPHuBERT", "distilhubert": "DistilHuBERT", "fithubert": "FitHuBERT", "half": "12-Layer Half",
+    "fithubert-thin": "FitHuBERT (thin, no time reduction)",
 }
 # One colour per method, keyed by display name, in every figure; unknown methods take the rest in turn.
 METHOD_COLORS = {"DPHuBERT": PALETTE[0], "DistilHuBERT": PALETTE[1], "FitHuBERT": PALETTE[2],

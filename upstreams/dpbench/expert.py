@@ -24,7 +24,7 @@ class UpstreamExpert(nn.Module):
         self.model.eval()
 
     def get_downsample_rates(self, key: str) -> int:
-        """Samples per frame for every output key (the conv stack's total stride)."""
+        """Samples per frame for every output key (the conv stack's total stride, times any time reduction)."""
         return int(self.model.downsample_rate)
 
     def forward(self, wavs: List[torch.Tensor]) -> Dict[str, List[torch.Tensor]]:

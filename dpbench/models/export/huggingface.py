@@ -6,7 +6,8 @@ zero out_proj columns, a missing FFN unit zero rows and output columns, a remove
 layer (weights and bias). WavLM's heads stay at their original indices (`head_index`), so the gated
 position bias of each head lines up; a WavLM without position bias gets a zero bias table.
 The padding's size cost is reported. A non-trivial `conv_output_scale` has no exact counterpart (it
-scales channels before a LayerNorm, which no neighbouring weight absorbs): such students are refused."""
+scales channels before a LayerNorm, which no neighbouring weight absorbs): such students are refused, as
+are time-reduced ones (FitHuBERT), which transformers' models cannot represent."""
 
 from __future__ import annotations
 
@@ -72,6 +73,12 @@ def check_exportable(model: Encoder) -> None:
     """Refuse what the Hugging Face models cannot compute exactly."""
     if model.has_gates:
         raise DpbenchError("the student still has gates; export the pruned student (compress writes it as student.pt)")
+    if model.config.time_reduction > 1:
+        raise DpbenchError(
+            f"the student merges every {model.config.time_reduction} frames before its transformer layers (a "
+            "time-reduction layer, FitHuBERT); transformers' HuBERT / wav2vec 2.0 / WavLM models have no such "
+            "layer, so a Hugging Face copy cannot compute it. Use --format onnx, or dpbench's own checkpoint"
+        )
     scale = model.feature_extractor.output_scale
     if scale is not None and not bool(torch.all(scale == 1.0)):
         raise DpbenchError(

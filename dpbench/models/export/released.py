@@ -7,7 +7,7 @@ Two of dpbench's forms need a translation that keeps the function exact:
   keeps the bias; the authors' model keeps its table in layer 0's attention): layer 0 gets a
   one-head attention whose weights are all zero, so it adds nothing and carries the table;
 - a WavLM without position bias whose layer 0 has attention: the table is written as zeros.
-dpbench has no layer drop: `encoder_layer_drop` is 0."""
+dpbench has no layer drop: `encoder_layer_drop` is 0. A time-reduced student (FitHuBERT) is refused."""
 
 from __future__ import annotations
 
@@ -154,6 +154,12 @@ def to_released(model: Encoder, distill_linear_projs: dict[str, Tensor] | None =
     """The authors' file contents for `model`; `distill_linear_projs` their distillation linears, if any."""
     if model.has_gates:
         raise DpbenchError("the student still has gates; export the pruned student (compress writes it as student.pt)")
+    if model.config.time_reduction > 1:
+        raise DpbenchError(
+            f"the student merges every {model.config.time_reduction} frames before its transformer layers (a "
+            "time-reduction layer, FitHuBERT); the DPHuBERT authors' model has no such layer. Use --format onnx, "
+            "or dpbench's own checkpoint"
+        )
     return {
         "state_dict": released_state(model),
         "config": released_config(model),
