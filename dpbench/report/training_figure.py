@@ -9,7 +9,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from dpbench.report.plotting import method_color, method_label, new_figure
+from dpbench.method_labels import method_label
+from dpbench.report.plotting import method_color, new_figure
 from dpbench.report.runs import CompressionRun
 
 _FINAL_SHADE = "#f1f1f1"
