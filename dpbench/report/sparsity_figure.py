@@ -47,7 +47,7 @@ def line_labels(run_of: dict[str, CompressionRun], several_teachers: bool) -> di
     labels = {}
     for model, run in run_of.items():
         label = method_label(run.method) + (f" {run.ablation}" if run.ablation else "")
-        labels[model] = label + (f" ({Path(str(run.summary['teacher'])).stem})" if several_teachers else "")
+        labels[model] = label + (f" ({Path(str(run.summary.teacher)).stem})" if several_teachers else "")
     return labels
 
 

@@ -60,8 +60,8 @@ def _sparsity(axis: Axes, log: pd.DataFrame, run: CompressionRun, color: str) ->
     _plot(axis, log, "expected_sparsity", "expected", color, scale=100)
     if _has(log, "target_sparsity"):
         _plot(axis, log, "target_sparsity", "target (warm-up)", _REFERENCE, scale=100, linestyle="--", linewidth=1.0)
-    axis.axhline(100 * run.summary["sparsity"], color=color, linestyle=":", linewidth=1.2,
-                 label=f"achieved after pruning ({100 * run.summary['sparsity']:.1f}%)")
+    axis.axhline(100 * run.summary.sparsity, color=color, linestyle=":", linewidth=1.2,
+                 label=f"achieved after pruning ({100 * run.summary.sparsity:.1f}%)")
     axis.set_ylabel("parameter sparsity (%)")
     axis.legend(fontsize=7, frameon=False, loc="lower right")
 
