@@ -102,8 +102,12 @@ class RecordFolder(_Store):
         from dpbench.io_utils import atomic_write_json
 
         record = {"timestamp": time.time(), **record}
+        atomic_write_json(self.file_for(record), record)
+
+    def file_for(self, record: dict[str, Any]) -> Path:
+        """The file that holds `record` (named by its task and `record_key`)."""
         task = "".join(c for c in str(record.get("task", "record")) if c.isalnum())
-        atomic_write_json(self.path / f"{task}-{record_key(record)}.json", record)
+        return self.path / f"{task}-{record_key(record)}.json"
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         """Records in timestamp order; temporary files of unfinished writes (`.NAME.tmp`) are not read."""

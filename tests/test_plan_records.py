@@ -64,3 +64,14 @@ def test_superb_records_a_run_once_in_a_folder(tmp_path):
     _ensure_recorded(store, record, get_task("KS"))
     _ensure_recorded(store, record, get_task("KS"))
     assert [r["value"] for r in RecordFolder(Path(tmp_path / "results"))] == [91.0]
+
+
+def test_the_report_names_the_file_of_a_bad_record_in_a_folder(tmp_path):
+    from dpbench.report.selection import load_records
+
+    store = open_store(tmp_path / "results")
+    store.append(superb_result("KS", 90.0, "DPHuBERT", run_dir="a").to_json())
+    bad = {**superb_result("IC", 80.0, "DPHuBERT", run_dir="b").to_json(), "value": "high"}
+    store.append(bad)
+    with pytest.raises(DpbenchError, match=rf"{store.file_for(bad).name}: field 'value' is 'high', expected float"):
+        load_records(tmp_path / "results")

@@ -16,7 +16,7 @@ import pandas as pd
 from dpbench.errors import DpbenchError
 from dpbench.records.superb_result import parse_result
 from dpbench.report.tasks import TASK_BY_NAME
-from dpbench.results import open_store
+from dpbench.results import RecordFolder, ResultsStore, open_store
 
 MEASURED_SOURCE = "measured"
 SELECTION_RULE = (
@@ -35,7 +35,7 @@ def load_records(path: str | Path) -> pd.DataFrame:
             "`dpbench superb` writes to"
         )
     store = open_store(path)
-    records = [parse_result(record, f"{path}: record {number}").to_json()
+    records = [parse_result(record, _where(store, record, number)).to_json()
                for number, record in enumerate(store.records(), start=1)]
     frame = pd.DataFrame(records)
     frame.attrs["skipped_lines"] = list(store.skipped)
@@ -46,6 +46,11 @@ def load_records(path: str | Path) -> pd.DataFrame:
     frame["source"] = MEASURED_SOURCE
     frame["model"] = _model_labels(frame)
     return frame
+
+
+def _where(store: ResultsStore | RecordFolder, record: dict, number: int) -> str:
+    """How an error names a record: its file in a record folder, else the store and the record's number."""
+    return str(store.file_for(record)) if isinstance(store, RecordFolder) else f"{store.path}: record {number}"
 
 
 def validate_records(frame: pd.DataFrame, origin: Path) -> None:
