@@ -10,11 +10,9 @@ from typing import Any
 import pandas as pd
 
 from dpbench.errors import DpbenchError
-from dpbench.records.compress_summary import SUMMARY_FILE as SUMMARY
-from dpbench.records.compress_summary import CompressionSummary, read_summary
+from dpbench.records.compress_summary import SUMMARY_FILE, CompressionSummary, read_summary
 from dpbench.records.train_log import FIELDS as LOG_FIELDS
-from dpbench.records.train_log import TRAIN_LOG_FILE as TRAIN_LOG
-from dpbench.records.train_log import read_log
+from dpbench.records.train_log import TRAIN_LOG_FILE, read_log
 
 
 @dataclass(frozen=True)
@@ -54,13 +52,13 @@ def find_run_dirs(paths: list[Path]) -> list[Path]:
     """Each path is a run folder (holds summary.json) or a folder of run folders."""
     found: list[Path] = []
     for path in paths:
-        if (path / SUMMARY).is_file():
+        if (path / SUMMARY_FILE).is_file():
             found.append(path)
             continue
-        children = sorted(child.parent for child in path.glob(f"*/{SUMMARY}")) if path.is_dir() else []
+        children = sorted(child.parent for child in path.glob(f"*/{SUMMARY_FILE}")) if path.is_dir() else []
         if not children:
             raise DpbenchError(
-                f"{path}: no {SUMMARY} here or in its sub-folders; pass a folder made by `dpbench compress`"
+                f"{path}: no {SUMMARY_FILE} here or in its sub-folders; pass a folder made by `dpbench compress`"
             )
         found.extend(children)
     return found
@@ -68,7 +66,7 @@ def find_run_dirs(paths: list[Path]) -> list[Path]:
 
 def load_run(path: Path) -> CompressionRun:
     """Read and check one run folder."""
-    log_path = path / TRAIN_LOG
+    log_path = path / TRAIN_LOG_FILE
     return CompressionRun(path=path, summary=read_summary(path),
                           train_log=_read_log(log_path) if log_path.is_file() else None)
 
