@@ -72,10 +72,10 @@ def main() -> None:
                 ))
                 run = tmp / f"{kind}-{target}"
                 summary = run_compress(config, run)
-                calibration = summary["calibration"]
+                calibration = summary.calibration
                 before = calibration["size_before"] / calibration["target_size"]
                 print(f"{kind:6} {target:6.2f} {last_expected_sparsity(run):8.3f} {before:25.3f} "
-                      f"{summary['size_vs_target']:18.3f}")
+                      f"{summary.size_vs_target:18.3f}")
 
 
 if __name__ == "__main__":

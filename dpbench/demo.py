@@ -21,14 +21,13 @@ from dpbench.compress.layout import CONFIG_FILE
 from dpbench.errors import DpbenchError
 from dpbench.io_utils import atomic_write_bytes
 from dpbench.jobs import Job
+from dpbench.method_labels import METHOD_LABELS
 from dpbench.superb.tasks import SUITE, get_task
 
 if TYPE_CHECKING:
     from dpbench.plan.spec import Plan
 
 TEACHER = "tiny-hubert"
-STUDENT_NAMES = {"dphubert": "DPHuBERT", "distilhubert": "DistilHuBERT", "fithubert": "FitHuBERT", "half": "Half-width",
-                 "fithubert-thin": "FitHuBERT-thin"}
 DEFAULT_METHODS = "dphubert,distilhubert,fithubert"  # the paper's comparison; add `half` with --methods
 DEFAULT_TASKS = "KS,IC,SID,ER,PR,ASR"
 # Typical run times on one core (the demo's own logs), used only to start the longest chains first.
@@ -47,7 +46,7 @@ def compress_job(corpus: Path, runs: Path, logs: Path, models: Path, method: str
     """Compress `teacher` with `method` into `runs/<student>` (student: the run's id, default the
     method); on success the student is copied to `models/<name>.pt` (SUPERB names an upstream after its
     file; name defaults to the method's display name). `extra`: more `dpbench compress` options."""
-    student, name = student or method, name or STUDENT_NAMES[method]
+    student, name = student or method, name or METHOD_LABELS[method]
     out = runs / student
     args = ["compress", "--data", str(corpus / "LibriSpeech"), "--out", str(out), "--method", method,
             "--teacher", teacher, "--target-sparsity", str(sparsity), "--name", name,
@@ -69,7 +68,7 @@ def compress_job(corpus: Path, runs: Path, logs: Path, models: Path, method: str
 
 
 def student_path(models: Path, method: str) -> Path:
-    return models / f"{STUDENT_NAMES[method]}.pt"
+    return models / f"{METHOD_LABELS[method]}.pt"
 
 
 def superb_job(upstream: str, task: str, corpus: Path, out: Path, logs: Path, store: Path, device: str,
@@ -109,7 +108,7 @@ def corpora_for(tasks: list[str]) -> list[str]:
 @click.option("--size", type=click.Choice(["tiny", "small", "medium"]), default="small", show_default=True,
               help="Synthetic corpus size.")
 @click.option("--methods", default=DEFAULT_METHODS, show_default=True,
-              help=f"Students to compress, from {', '.join(STUDENT_NAMES)}.")
+              help=f"Students to compress, from {', '.join(METHOD_LABELS)}.")
 @click.option("--tasks", default=DEFAULT_TASKS, show_default=True,
               help="SUPERB tasks to run, comma-separated, or 'all' (every task `dpbench superb` runs).")
 @click.option("--sparsity", type=float, default=0.65, show_default=True,
@@ -129,9 +128,9 @@ def demo_command(out: Path, size: str, methods: str, tasks: str, sparsity: float
     from dpbench.plan.launch import LocalLauncher
 
     method_list = [m.strip() for m in methods.split(",") if m.strip()]
-    unknown = [m for m in method_list if m not in STUDENT_NAMES]
+    unknown = [m for m in method_list if m not in METHOD_LABELS]
     if unknown:
-        raise DpbenchError(f"--methods: unknown {unknown}; choose from {', '.join(STUDENT_NAMES)}")
+        raise DpbenchError(f"--methods: unknown {unknown}; choose from {', '.join(METHOD_LABELS)}")
     task_list = list(SUITE) if tasks.strip().lower() == "all" else [t.strip() for t in tasks.split(",") if t.strip()]
     task_names = [get_task(name).name for name in task_list]  # checks the names before anything runs
     sweep_list = _sweep(sweep, method_list)

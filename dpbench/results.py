@@ -12,36 +12,7 @@ from typing import Any, Iterator
 
 from filelock import FileLock
 
-# The fields of a SUPERB record, in one place: `dpbench superb` writes exactly these (others from
-# older stores are kept when read).
-RECORD_FIELDS = (
-    "task",            # "KS", "IC", "PR", "ASR", "ER", "SID", "QbE", "SF", "ASV", "SD"
-    "metric",          # metric name, e.g. "accuracy", "per", "wer"
-    "value",           # float, in the unit SUPERB reports (accuracy and error rates in percent)
-    "dev_value",       # the dev-set value that selected the checkpoint (None where there is none)
-    "higher_is_better",
-    "upstream",        # display name of the model, e.g. "DPHuBERT" or "tiny-hubert"
-    "upstream_path",   # checkpoint path or teacher name
-    "upstream_sha256", # content hash of the upstream checkpoint (None for hub entries)
-    "params",          # parameter count of the upstream
-    "macs",            # MACs per second of 16 kHz audio
-    "lr",
-    "seed",            # downstream training seed (None: s3prl's default)
-    "ci_low",          # 95% bootstrap interval over test items (dpbench.stats; None: no per-item output)
-    "ci_high",
-    "n_items",         # number of test items the interval resamples
-    "items_path",      # JSON of per-item results (dpbench.stats.Items), for paired comparisons
-    "steps",
-    "scale",           # "cpu" or "paper"
-    "device",
-    "wall_time_s",
-    "config_hash",
-    "run_dir",
-    "timestamp",
-    "details",         # optional: per-fold / per-checkpoint values
-    "secondary",       # optional: other metrics of the task, each also stored as its own record
-)
-OPTIONAL_RECORD_FIELDS = ("details", "secondary")
+# A SUPERB record's fields: dpbench.records.superb_result.SuperbResult.
 # Records of other kinds share the store and say so in this field; SUPERB records leave it out.
 KIND_FIELD = "kind"
 SUPERB_KIND = "superb"
@@ -131,8 +102,12 @@ class RecordFolder(_Store):
         from dpbench.io_utils import atomic_write_json
 
         record = {"timestamp": time.time(), **record}
+        atomic_write_json(self.file_for(record), record)
+
+    def file_for(self, record: dict[str, Any]) -> Path:
+        """The file that holds `record` (named by its task and `record_key`)."""
         task = "".join(c for c in str(record.get("task", "record")) if c.isalnum())
-        atomic_write_json(self.path / f"{task}-{record_key(record)}.json", record)
+        return self.path / f"{task}-{record_key(record)}.json"
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         """Records in timestamp order; temporary files of unfinished writes (`.NAME.tmp`) are not read."""

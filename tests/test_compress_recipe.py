@@ -235,17 +235,17 @@ def test_heads_only_run_never_removes_a_conv_channel_or_ffn_unit(assets, tmp_pat
                      attention_dropout=0.2, l2_weight=0.5)
     summary = run_compress(config, tmp_path / "run")
     teacher = tiny_config()
-    kept = summary["kept_units"]
+    kept = summary.kept_units
     assert kept["conv_channels"] == teacher.conv_channels and kept["ffn_dims"] == teacher.ffn_dims
     assert sum(kept["num_heads"]) < sum(teacher.num_heads)
-    assert not summary["config"]["conv_output_scale"]  # no conv gate, so no scale even in authors mode
-    options = summary["options"]
+    assert not summary.config["conv_output_scale"]  # no conv gate, so no scale even in authors mode
+    options = summary.options
     assert (options["prune_units"], options["conv_gate_norm"], options["distill_layers"]) == (["head"], "authors",
                                                                                               "0,3.12")
     assert (options["l2_weight"], options["attention_dropout"]) == (0.5, 0.2)
-    assert summary["student_dropouts"]["attention_dropout"] == 0.2
-    assert summary["distill_pairs"] == [[0, 0], [1, 1], [4, 4]]
-    assert summary["distill_heads"] == [0, 0, 1]
+    assert summary.student_dropouts["attention_dropout"] == 0.2
+    assert summary.distill_pairs == [[0, 0], [1, 1], [4, 4]]
+    assert summary.distill_heads == [0, 0, 1]
     saved = json.loads((tmp_path / "run" / "compress_config.json").read_text())
     assert saved["prune_units"] == ["head"]
     for option, value in (("conv_gate_norm", "masked"), ("prune_units", ["conv", "head", "interm"]),

@@ -13,14 +13,12 @@ import torch
 from click.testing import CliRunner
 
 from dpbench.compress import make_config, run_compress
-from dpbench.compress.callbacks import CSV_COLUMNS
 from dpbench.compress.cli import compress_command
 from dpbench.errors import DpbenchError
 from dpbench.models import build_encoder, count_macs, count_params, load_encoder, save_encoder, tiny_config
-
-SUMMARY_KEYS = {"method", "name", "teacher", "params", "macs", "teacher_params", "teacher_macs", "target", "sparsity",
-                "config", "teacher_config", "wall_time_s", "student_path", "losses", "kept_units"}
-
+from dpbench.records.compress_summary import read_summary
+from dpbench.records.schema import VERSION_KEY
+from dpbench.records.train_log import COLUMNS
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -45,24 +43,24 @@ def read_log(out: Path) -> list[dict[str, str]]:
 def test_dphubert_run_folder_and_size_on_target(assets, tmp_path):
     out = tmp_path / "run"
     summary = run_compress(config(assets), out)
-    assert SUMMARY_KEYS <= set(summary)
-    assert json.loads((out / "summary.json").read_text()) == summary
+    assert read_summary(out) == summary and json.loads((out / "summary.json").read_text())[VERSION_KEY] == 1
+    assert set(summary.losses) >= {"prune_loss", "final_distill_loss"}
     student = load_encoder(out / "student.pt")
-    assert count_params(student.config) == summary["params"] and not student.has_gates
-    assert summary["macs"] == pytest.approx(count_macs(student.config))
-    budget = 0.5 * summary["teacher_params"]
-    assert abs(summary["params"] - budget) <= 0.01 * budget  # within 1% of the target size
-    assert summary["sparsity"] == pytest.approx(1 - summary["params"] / summary["teacher_params"])
-    assert summary["target"] == {"kind": "params", "sparsity": 0.5}
-    assert summary["kept_units"]["ffn_dims"] == student.config.ffn_dims
+    assert count_params(student.config) == summary.params and not student.has_gates
+    assert summary.macs == pytest.approx(count_macs(student.config))
+    budget = 0.5 * summary.teacher_params
+    assert abs(summary.params - budget) <= 0.01 * budget  # within 1% of the target size
+    assert summary.sparsity == pytest.approx(1 - summary.params / summary.teacher_params)
+    assert summary.target == {"kind": "params", "sparsity": 0.5}
+    assert summary.kept_units["ffn_dims"] == student.config.ffn_dims
     rows = read_log(out)
-    assert tuple(rows[0].keys()) == CSV_COLUMNS
+    assert tuple(rows[0].keys()) == COLUMNS
     assert [int(r["step"]) for r in rows if r["stage"] == "prune"] == list(range(1, 31))
     assert [int(r["step"]) for r in rows if r["stage"] == "final"] == list(range(1, 5))
     assert float(rows[29]["target_sparsity"]) == pytest.approx(0.5)  # warmed up over the first half (cpu scale)
     assert float(rows[29]["lambda1"]) < 0  # ascent: sparsity below target pushes lambda1 down
     assert set(json.loads((out / "state.json").read_text())["stages"]) == {"prune", "physical_prune", "final", "save"}
-    assert json.loads((out / "teacher.json").read_text())["params"] == summary["teacher_params"]
+    assert json.loads((out / "teacher.json").read_text())["params"] == summary.teacher_params
     assert any((out / "tb").rglob("events.out.tfevents*"))
     # a finished run is a no-op when run again
     mtime = (out / "student.pt").stat().st_mtime_ns
@@ -72,9 +70,9 @@ def test_dphubert_run_folder_and_size_on_target(assets, tmp_path):
 
 def test_macs_target(assets, tmp_path):
     summary = run_compress(config(assets, target_kind="macs", target_sparsity=0.6, stage2_steps=0), tmp_path / "r")
-    budget = 0.4 * summary["teacher_macs"]
-    assert abs(summary["macs"] - budget) <= 0.01 * budget
-    assert summary["target"]["kind"] == "macs"
+    budget = 0.4 * summary.teacher_macs
+    assert abs(summary.macs - budget) <= 0.01 * budget
+    assert summary.target["kind"] == "macs"
 
 
 class Crash(L.Callback):
@@ -98,7 +96,7 @@ def test_resume_after_interruption_matches_uninterrupted_run(assets, tmp_path, s
         run_compress(config(assets, **options), tmp_path / "b", callbacks=[Crash(stage, step)])
     assert not (tmp_path / "b" / "student.pt").exists()
     resumed = run_compress(config(assets, **options), tmp_path / "b", resume=True)
-    assert resumed["config"] == reference["config"]  # same final architecture
+    assert resumed.config == reference.config  # same final architecture
     a, b = load_encoder(tmp_path / "a" / "student.pt"), load_encoder(tmp_path / "b" / "student.pt")
     for (name, x), y in zip(a.state_dict().items(), b.state_dict().values()):
         torch.testing.assert_close(x, y, msg=name)  # and the same weights: identical batches and gate samples
@@ -131,24 +129,24 @@ def test_a_stage_that_ends_early_is_an_error_and_resumes(assets, tmp_path):
 @pytest.mark.parametrize("method", ["distilhubert", "fithubert", "fithubert-thin", "half"])
 def test_baselines(assets, tmp_path, method):
     summary = run_compress(config(assets, method=method, stage1_steps=3, stage2_steps=2), tmp_path / method)
-    assert summary["method"] == method and summary["calibration"] is None
+    assert summary.method == method and summary.calibration is None
     student = load_encoder(tmp_path / method / "student.pt")
     teacher = tiny_config()
     if method == "distilhubert":
         assert student.config.num_layers < teacher.num_layers
-        assert all(p[0] == student.config.num_layers for p in summary["distill_pairs"])
+        assert all(p[0] == student.config.num_layers for p in summary.distill_pairs)
     elif method == "fithubert":  # as published: thin front end, time reduction, MSE hints on every layer
         assert student.config.time_reduction == 2 and student.config.downsample_rate == 640
         assert len(student.config.conv_channels) == 9 and student.config.ffn_dims[0] == student.config.hidden_size
-        assert summary["distill_pairs"] == [[i, i] for i in range(1, teacher.num_layers + 1)]
-        options = summary["options"]
+        assert summary.distill_pairs == [[i, i] for i in range(1, teacher.num_layers + 1)]
+        options = summary.options
         assert (options["l1_weight"], options["cos_weight"], options["l2_weight"]) == (0.0, 0.0, 1.0)
         heads = torch.load(tmp_path / method / "heads.pt", weights_only=True)
         assert heads["heads.heads.0.0.conv.weight"].shape == (student.config.hidden_size,) * 2 + (2,)  # the upsampler
     else:
         assert student.config.num_layers == teacher.num_layers
         assert student.config.hidden_size < teacher.hidden_size
-    assert 0 < summary["sparsity"] < 1
+    assert 0 < summary.sparsity < 1
     assert len([r for r in read_log(tmp_path / method) if r["stage"] == "prune"]) == 3
 
 
@@ -266,6 +264,6 @@ def test_lagrangian_reaches_target_in_a_full_cpu_scale_stage1(assets, tmp_path):
     rows = [r for r in read_log(tmp_path / "run") if r["stage"] == "prune"]
     assert abs(float(rows[-1]["expected_sparsity"]) - 0.6) < 0.05
     assert max(float(r["expected_sparsity"]) for r in rows[:30]) < 0.2  # it started from the dense model
-    calibration = summary["calibration"]
+    calibration = summary.calibration
     assert abs(calibration["size_before"] / calibration["target_size"] - 1) < 0.15
-    assert abs(summary["size_vs_target"] - 1) <= 0.01
+    assert abs(summary.size_vs_target - 1) <= 0.01

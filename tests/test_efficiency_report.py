@@ -12,6 +12,7 @@ from dpbench.report.build import build_report
 from dpbench.report.efficiency_figure import efficiency_figure, pareto_front, score_points
 from dpbench.report.efficiency_table import display_table, efficiency_rows
 from dpbench.results import ResultsStore
+from records_factory import superb_result
 
 
 def efficiency_record(model: str, params: float, macs: float, rtf: float, batch: int = 1,
@@ -74,7 +75,7 @@ def test_figure_draws_intervals_only_when_cells_carry_them(with_interval: bool) 
 def test_report_writes_the_efficiency_table_and_figure(tmp_path: Path) -> None:
     store = ResultsStore(tmp_path / "results.jsonl")
     for model, params, macs, rtf, accuracy in (("teacher", 2e6, 3e8, 0.3, 90.0), ("student", 1e6, 1e8, 0.1, 85.0)):
-        store.append({"task": "KS", "metric": "accuracy", "value": accuracy, "upstream": model, "params": params})
+        store.append(superb_result("KS", accuracy, model, params=int(params), macs=macs).to_json())
         for batch in (1, 8):
             store.append(efficiency_record(model, params, macs, rtf, batch))
     report = build_report(store.path, [], tmp_path / "report", teacher="teacher")
@@ -89,7 +90,7 @@ def test_report_writes_the_efficiency_table_and_figure(tmp_path: Path) -> None:
 
 def test_report_without_efficiency_records_says_so(tmp_path: Path) -> None:
     store = ResultsStore(tmp_path / "results.jsonl")
-    store.append({"task": "KS", "metric": "accuracy", "value": 90.0, "upstream": "teacher", "params": 2e6})
+    store.append(superb_result("KS", 90.0, "teacher", params=2_000_000).to_json())
     report = build_report(store.path, [], tmp_path / "report", teacher="teacher")
     assert not (tmp_path / "report" / "efficiency.md").exists()
     assert any("no `dpbench efficiency` records" in note for note in report.notes)

@@ -296,7 +296,7 @@ def test_training_skips_unusable_files_and_counts_them(tmp_path: Path, tiny_ckpt
     out = tmp_path / "run"
     summary = run_compress(_config(tiny_ckpt, data, stage1_steps=3, stage2_steps=1, max_batch_seconds=8.0), out)
     skipped = (out / "skipped_audio.tsv").read_text()
-    assert summary["skipped_files"] == 3
+    assert summary.skipped_files == 3
     assert json.loads((out / "summary.json").read_text())["skipped_files"] == 3
     assert "NaN" in skipped and "too short" in skipped and "gone.wav" in skipped
 
@@ -328,16 +328,16 @@ def test_non_finite_loss_stops_before_any_save_and_resume_continues(tmp_path: Pa
     assert saved["global_step"] == 3
     assert all(torch.isfinite(t).all() for t in saved["state_dict"].values() if t.is_floating_point())
     summary = run_compress(config, out, resume=True)
-    assert summary["steps"]["prune"] == 8 and (out / "student.pt").is_file()
+    assert summary.steps["prune"] == 8 and (out / "student.pt").is_file()
 
 
 # --- 4. results store ------------------------------------------------------------------------------------
 
 def test_torn_line_then_append_then_read(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from dpbench.results import ResultsStore
+    from records_factory import report_fixture
 
-    fixture = REPO / "tests" / "fixtures" / "report" / "results.jsonl"
-    lines = fixture.read_text().splitlines()
+    lines = (report_fixture() / "results.jsonl").read_text().splitlines()
     store_path = tmp_path / "results.jsonl"
     store_path.write_text(lines[0] + "\n" + lines[1][: len(lines[1]) // 2])  # a writer killed mid-line
     store = ResultsStore(store_path)

@@ -10,6 +10,7 @@ import pytest
 
 from dpbench.errors import DpbenchError
 from dpbench.results import RecordFolder, ResultsStore, open_store
+from records_factory import superb_result
 
 WRITERS, RECORDS_EACH = 6, 40
 
@@ -45,8 +46,8 @@ def test_open_store_picks_the_kind_by_path_and_the_report_reads_a_folder(tmp_pat
     assert isinstance(open_store(tmp_path / "superb.json"), ResultsStore)  # any file name keeps the JSONL store
     assert isinstance(open_store(tmp_path / "results"), RecordFolder)
     store = open_store(tmp_path / "results")
-    store.append({"task": "KS", "metric": "accuracy", "value": 90.0, "upstream": "DPHuBERT", "run_dir": "a"})
-    store.append({"task": "IC", "metric": "accuracy", "value": 80.0, "upstream": "DPHuBERT", "run_dir": "b"})
+    store.append(superb_result("KS", 90.0, "DPHuBERT", run_dir="a").to_json())
+    store.append(superb_result("IC", 80.0, "DPHuBERT", run_dir="b").to_json())
     frame = load_records(tmp_path / "results")
     assert sorted(frame["task"]) == ["IC", "KS"] and set(frame["model"]) == {"DPHuBERT"}
     (tmp_path / "results" / "KS-broken.json").write_text("{not json")
@@ -59,8 +60,18 @@ def test_superb_records_a_run_once_in_a_folder(tmp_path):
     from dpbench.superb.tasks import get_task
 
     store = open_store(tmp_path / "results")
-    record = {"task": "KS", "metric": "accuracy", "value": 91.0, "upstream": "DPHuBERT", "run_dir": "/r",
-              "timestamp": 5.0}
+    record = superb_result("KS", 91.0, "DPHuBERT", run_dir="/r", timestamp=5.0).to_json()
     _ensure_recorded(store, record, get_task("KS"))
     _ensure_recorded(store, record, get_task("KS"))
     assert [r["value"] for r in RecordFolder(Path(tmp_path / "results"))] == [91.0]
+
+
+def test_the_report_names_the_file_of_a_bad_record_in_a_folder(tmp_path):
+    from dpbench.report.selection import load_records
+
+    store = open_store(tmp_path / "results")
+    store.append(superb_result("KS", 90.0, "DPHuBERT", run_dir="a").to_json())
+    bad = {**superb_result("IC", 80.0, "DPHuBERT", run_dir="b").to_json(), "value": "high"}
+    store.append(bad)
+    with pytest.raises(DpbenchError, match=rf"{store.file_for(bad).name}: field 'value' is 'high', expected float"):
+        load_records(tmp_path / "results")

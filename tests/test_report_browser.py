@@ -15,8 +15,9 @@ import pytest
 from click.testing import CliRunner
 
 from dpbench.report.cli import report_command
+from records_factory import report_fixture
 
-FIXTURE = Path(__file__).parent / "fixtures" / "report"
+FIXTURE = report_fixture()
 CHROMIUM = shutil.which("chromium")
 WIDTH = 1280
 _MEASURE = """

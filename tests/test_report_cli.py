@@ -10,8 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from dpbench.report.cli import report_command
+from records_factory import report_fixture
 
-FIXTURE = Path(__file__).parent / "fixtures" / "report"
+FIXTURE = report_fixture()
 STORE = str(FIXTURE / "results.jsonl")
 RUNS = str(FIXTURE / "runs")
 

@@ -11,14 +11,16 @@ import pytest
 from matplotlib.colors import to_hex
 
 from dpbench.errors import DpbenchError
-from dpbench.report.plotting import METHOD_NAMES, method_color, plural
+from dpbench.method_labels import METHOD_LABELS
+from dpbench.report.plotting import method_color, plural
 from dpbench.report.pruning_figure import pruning_figure
 from dpbench.report.runs import load_runs, methods_by_model
 from dpbench.report.selection import best_cells, load_records
 from dpbench.report.sparsity_figure import primary_points, sparsity_figure
 from dpbench.report.training_figure import training_figure, with_gaps
+from records_factory import report_fixture
 
-FIXTURE = Path(__file__).parent / "fixtures" / "report"
+FIXTURE = report_fixture()
 
 
 @pytest.fixture(scope="module")
@@ -86,11 +88,11 @@ def test_one_colour_per_method_in_every_figure(runs):
     training = training_figure(runs)
     in_training = {s._suptitle.get_text().split("  ")[0]: to_hex(s._suptitle.get_color()) for s in training.subfigs}
     for run in runs:
-        method = METHOD_NAMES[run.method]
+        method = METHOD_LABELS[run.method]
         assert in_pruning[run.name] == in_sparsity[method] == method_color(run.method)
         if run.name in in_training:
             assert in_training[run.name] == method_color(run.method)
-    assert len({method_color(m) for m in METHOD_NAMES}) == len(METHOD_NAMES)
+    assert len({method_color(m) for m in METHOD_LABELS}) == len(METHOD_LABELS)
 
 
 def test_plurals_in_legends(runs):

@@ -4,7 +4,6 @@ s3prl applies; the report draws them per model and task next to what each studen
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ from dpbench.report.layer_figure import layer_figure
 from dpbench.report.layer_weights import PROBLEM_STATE, layer_weights, read_layer_weights
 from dpbench.report.runs import load_runs, runs_by_model
 from dpbench.report.selection import best_cells, load_records
+from records_factory import compression_summary, superb_result, write_run, write_store
 
 LAYERS = 4  # hidden states: the transformer input and 3 layers
 
@@ -93,24 +93,19 @@ def test_er_folds_are_averaged_and_a_run_without_checkpoint_has_none(tmp_path):
 
 def test_the_report_writes_weights_per_model_and_task_and_draws_them(tmp_path):
     runs_dir = tmp_path / "compress" / "dphubert"
-    runs_dir.mkdir(parents=True)
     teacher_config = {"conv_channels": [8], "num_layers": 3, "num_heads": [4, 4, 4], "ffn_dims": [100, 100, 100]}
     student_config = {"conv_channels": [6], "num_layers": 3, "num_heads": [2, 0, 4], "ffn_dims": [50, 10, 100]}
-    (runs_dir / "summary.json").write_text(json.dumps({
-        "method": "dphubert", "name": "DPHuBERT", "teacher": "tiny-hubert", "params": 500, "teacher_params": 1000,
-        "sparsity": 0.5, "config": student_config, "teacher_config": teacher_config, "target": {"sparsity": 0.5},
-        "options": {"seed": 0}, "student_path": str(tmp_path / "DPHuBERT.pt")}))
+    write_run(runs_dir, compression_summary("DPHuBERT", "dphubert", 0.5, config=student_config,
+                                            teacher_config=teacher_config, student_path=str(tmp_path / "DPHuBERT.pt")))
     records, expected = [], {}
     for model, params in (("tiny-hubert", 1000), ("DPHuBERT", 500)):
         for task, raw in (("KS", [0.0, 1.0, 2.0, 3.0]), ("ASR", [3.0, 2.0, 1.0, 0.0])):
             run_dir = tmp_path / "superb" / model / task
             expected[model, task] = (problem_checkpoint(run_dir, raw) if task == "ASR"
                                      else runner_checkpoint(run_dir / "train" / "dev-best.ckpt", raw))
-            metric, value = ("wer", 20.0) if task == "ASR" else ("accuracy", 90.0)
-            records.append({"task": task, "metric": metric, "value": value, "upstream": model, "upstream_path": model,
-                            "params": params, "lr": 0.001, "run_dir": str(run_dir)})
-    store = tmp_path / "results.jsonl"
-    store.write_text("".join(json.dumps(record) + "\n" for record in records))
+            value = 20.0 if task == "ASR" else 90.0
+            records.append(superb_result(task, value, model, params=params, run_dir=str(run_dir)))
+    store = write_store(tmp_path / "results.jsonl", records)
     report = build_report(store, [tmp_path / "compress"], tmp_path / "report", paper_rows=False)
     written = {path.name for path in report.written}
     assert {"layer_weights.csv", "layer_weights.png", "layer_weights.svg"} <= written

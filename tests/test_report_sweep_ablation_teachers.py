@@ -4,7 +4,6 @@ side (each student relative to its own teacher), on fixture run folders and reco
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -17,31 +16,23 @@ from dpbench.report.runs import load_runs, runs_by_model, teachers_by_model
 from dpbench.report.selection import best_cells, load_records
 from dpbench.report.sparsity_figure import line_labels, primary_points, sparsity_figure
 from dpbench.report.tables import retention_from_cells
+from dpbench.records.superb_result import SuperbResult
 from dpbench.stats import Items, paired_difference
+import records_factory
+from records_factory import compression_summary, superb_result, write_store
 
 CONFIG = {"conv_channels": [8], "num_layers": 2, "num_heads": [2, 2], "ffn_dims": [10, 10]}
 
 
 def write_run(root: Path, name: str, method: str, teacher: str, sparsity: float, ablation: str | None = None,
               teacher_params: int = 1000) -> None:
-    folder = root / name
-    folder.mkdir(parents=True)
-    (folder / "summary.json").write_text(json.dumps({
-        "method": method, "name": name, "teacher": teacher, "params": round(teacher_params * (1 - sparsity)),
-        "teacher_params": teacher_params, "sparsity": sparsity, "config": CONFIG, "teacher_config": CONFIG,
-        "target": {"kind": "params", "sparsity": sparsity}, "options": {"ablation": ablation, "seed": 0},
-        "student_path": str(root / f"{name}.pt")}))
+    records_factory.write_run(root / name, compression_summary(
+        name, method, sparsity, teacher=teacher, teacher_params=teacher_params, config=CONFIG,
+        options={"ablation": ablation}, student_path=str(root / f"{name}.pt")))
 
 
-def record(model: str, task: str, value: float, params: int, **extra) -> dict:
-    metric = {"KS": "accuracy", "IC": "accuracy", "ASR": "wer"}[task]
-    return {"task": task, "metric": metric, "value": value, "upstream": model, "upstream_path": model,
-            "params": params, "lr": 0.001, **extra}
-
-
-def write_store(path: Path, records: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in records))
-    return path
+def record(model: str, task: str, value: float, params: int, **extra) -> SuperbResult:
+    return superb_result(task, value, model, params=params, **extra)
 
 
 @pytest.fixture
@@ -67,7 +58,7 @@ def test_sweep_figure_has_one_line_per_method_and_one_point_per_sparsity(sweep):
     records = load_records(store)
     run_of = runs_by_model(records, load_runs([runs_dir]))
     points = primary_points(best_cells(records), "tiny-hubert", 1000.0, line_labels(run_of, False),
-                            {m: 100 * r.summary["sparsity"] for m, r in run_of.items()})
+                            {m: 100 * r.summary.sparsity for m, r in run_of.items()})
     figure = sparsity_figure(points)
     ks, asr = [axis for axis in figure.axes if axis.get_visible()]
     lines = {line.get_label(): line for line in ks.get_lines() if len(line.get_xdata()) and line.get_label()[0] != "_"}
@@ -144,7 +135,7 @@ def test_several_teachers_each_student_relative_to_its_own(tmp_path):
     sizes = {"hubert_base": 94_680_000, "wavlm_base_plus": 94_700_000, "hubert_large": 316_000_000,
              "DPHuBERT": 23_670_000, "DPWavLM": 23_675_000, "DPHuBERT-Large": 79_000_000}
     paths = {"hubert_large": "/ckpt/hubert_large.pt"}
-    records = [dict(record(model, task, value, sizes[model]), upstream_path=paths.get(model, model))
+    records = [record(model, task, value, sizes[model], upstream_path=paths.get(model, model))
                for model, row in values.items() for task, value in zip(("KS", "IC", "ASR"), row)]
     store = write_store(tmp_path / "results.jsonl", records)
     loaded = load_records(store)

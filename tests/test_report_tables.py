@@ -13,8 +13,9 @@ from dpbench.report import table_formats
 from dpbench.report.paper import PAPER_TEACHER, paper_records
 from dpbench.report.selection import best_cells, load_records
 from dpbench.report.tables import MIN_AGGREGATE_TASKS, build_table, retention
+from records_factory import report_fixture
 
-FIXTURE = Path(__file__).parent / "fixtures" / "report"
+FIXTURE = report_fixture()
 STORE = FIXTURE / "results.jsonl"
 
 

@@ -9,7 +9,9 @@ from s3prl.metric.common import per, wer
 from s3prl.metric.slot_filling import slot_type_f1
 
 from dpbench.errors import DpbenchError
-from dpbench.results import RECORD_FIELDS, ResultsStore
+from dpbench.records.schema import VERSION_KEY
+from dpbench.records.superb_result import FIELDS, read_result
+from dpbench.results import ResultsStore
 from dpbench.superb.items import read_items
 from dpbench.superb.run import RunOptions, run_task
 from dpbench.superb.tasks.base import Outcome
@@ -112,7 +114,8 @@ def test_a_record_carries_its_interval_seed_and_items(tmp_path: Path) -> None:
     options = RunOptions(parse_upstream("s3prl:fbank"), tmp_path, tmp_path / "runs", store=tmp_path / "r.jsonl",
                          seed=3)
     record = run_task(_EvaluatedKS(), options, 1e-3)
-    assert set(record) <= set(RECORD_FIELDS)
+    assert set(record) <= {*FIELDS, VERSION_KEY}
+    assert read_result(Path(record["run_dir"]) / "result.json").to_json() == record  # what it wrote reads back
     assert record["seed"] == 3 and record["run_dir"].endswith("lr0.001-seed3")
     assert record["n_items"] == 4 and 0.0 <= record["ci_low"] <= 75.0 <= record["ci_high"] <= 100.0
     assert Path(record["items_path"]).is_file()

@@ -3,7 +3,6 @@ checkpoints, a CheckpointIO that writes them atomically, and the progress bar.""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +12,8 @@ from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from dpbench.errors import DpbenchError
-from dpbench.io_utils import atomic_torch_save, atomic_write_text
-
-CSV_COLUMNS = ("step", "stage", "loss", "distill_loss", "reg_loss", "expected_sparsity", "target_sparsity",
-               "lambda1", "lambda2", "lr")
+from dpbench.io_utils import atomic_torch_save
+from dpbench.records.train_log import TrainLogRow, append_row, read_log, write_log
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -28,7 +25,8 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
 class StepCSVLogger(L.Callback):
     """One row per optimizer step (terms averaged over accumulated micro-batches). On resume, rows of
-    this stage written after the restored checkpoint are dropped, so the log matches the training."""
+    this stage written after the restored checkpoint are dropped, so the log matches the training, and
+    the log is rewritten in the current format (a log of an older dpbench gets the version column)."""
 
     def __init__(self, path: Path, stage: str) -> None:
         self.path, self.stage = Path(path), stage
@@ -39,18 +37,8 @@ class StepCSVLogger(L.Callback):
         self._last_step = trainer.global_step
         if not trainer.is_global_zero:
             return
-        if self.path.is_file():
-            with self.path.open(newline="") as handle:
-                rows = list(csv.DictReader(handle))
-            kept = [r for r in rows if r["stage"] != self.stage or int(r["step"]) <= trainer.global_step]
-            if len(kept) != len(rows):
-                self._write_all(kept)
-        else:
-            self._write_all([])
-
-    def _write_all(self, rows: list[dict[str, str]]) -> None:
-        lines = [",".join(CSV_COLUMNS)] + [",".join(str(r[c]) for c in CSV_COLUMNS) for r in rows]
-        atomic_write_text(self.path, "\n".join(lines) + "\n")
+        rows = read_log(self.path) if self.path.is_file() else []
+        write_log(self.path, [r for r in rows if r.stage != self.stage or r.step <= trainer.global_step])
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs, batch, batch_idx) -> None:
         self._pending.append(dict(pl_module.step_terms))
@@ -61,9 +49,7 @@ class StepCSVLogger(L.Callback):
         if not trainer.is_global_zero:
             return
         mean = {k: sum(r[k] for r in rows) / len(rows) for k in rows[0]}
-        values = [trainer.global_step, self.stage] + [f"{mean[c]:.6g}" for c in CSV_COLUMNS[2:]]
-        with self.path.open("a", newline="") as handle:
-            csv.writer(handle).writerow(values)
+        append_row(self.path, TrainLogRow(step=trainer.global_step, stage=self.stage, **mean))
 
 
 class PeriodicCheckpoint(L.Callback):

@@ -12,6 +12,7 @@ from dpbench.compress.distill import COS_TYPES, DISTILL_MODES, RECIPE_LAYERS, fo
 from dpbench.models.components import CONV_GATE_NORMS
 from dpbench.compress.sparsity import TARGET_KINDS
 from dpbench.errors import DpbenchError
+from dpbench.records.compress_summary import CompressionSummary
 from dpbench.safe_load import trust_option
 
 
@@ -166,9 +167,9 @@ def compress_command(data: str, out: str, scale: str, method: str, accelerator: 
             _echo_summary(summary)
 
 
-def _echo_summary(summary: dict) -> None:
+def _echo_summary(summary: CompressionSummary) -> None:
     click.echo(
-        f"{summary['method']}: {summary['params'] / 1e6:.3f}M params ({summary['sparsity']:.1%} sparsity, target "
-        f"{summary['target']['sparsity']:.0%} of {summary['target']['kind']}), {summary['macs'] / 1e9:.2f} GMACs/s, "
-        f"{summary['wall_time_s']:.0f} s -> {summary['student_path']}"
+        f"{summary.method}: {summary.params / 1e6:.3f}M params ({summary.sparsity:.1%} sparsity, target "
+        f"{summary.target['sparsity']:.0%} of {summary.target['kind']}), {summary.macs / 1e9:.2f} GMACs/s, "
+        f"{summary.wall_time_s:.0f} s -> {summary.student_path}"
     )

@@ -9,13 +9,13 @@ Run folder (RUN):
   stage2/last.ckpt      stage-2 training state
   student.pt            the final student (dpbench.models.save_encoder format)
   teacher.json          the teacher reference: spec, config, size
-  summary.json          the run summary (see `summarize`)
-  train_log.csv, tb/    per-step logs (CSV, TensorBoard)
+  summary.json          the run summary (dpbench.records.compress_summary)
+  train_log.csv, tb/    per-step logs (CSV: dpbench.records.train_log; TensorBoard)
 A finished stage is never run again; an interrupted one restarts from its last checkpoint."""
 
 from __future__ import annotations
 
-import csv
+import dataclasses
 import json
 import os
 import shutil
@@ -44,6 +44,8 @@ from dpbench.errors import DpbenchError
 from dpbench.io_utils import atomic_torch_save, atomic_write_json, make_dirs
 from dpbench.models import Encoder, count_macs, count_params, load_encoder, prune_encoder, save_encoder
 from dpbench.models.pruning import Alignment, align_gates
+from dpbench.records.compress_summary import CompressionSummary, read_summary, write_summary
+from dpbench.records.train_log import TRAIN_LOG_FILE, read_log
 from dpbench.safe_load import allowed_globals, load_torch
 
 STAGES = ("prune", "physical_prune", "final", "save")
@@ -127,7 +129,7 @@ def make_trainer(spec: StageSpec, stage_dir: Path, out: Path, hardware: Hardware
         accumulate_grad_batches=config.accumulate,
         gradient_clip_val=config.grad_clip,
         gradient_clip_algorithm="norm",
-        callbacks=[StepCSVLogger(out / "train_log.csv", spec.name),
+        callbacks=[StepCSVLogger(out / TRAIN_LOG_FILE, spec.name),
                    PeriodicCheckpoint(stage_dir / "last.ckpt", config.checkpoint_every), ProgressBar(), *callbacks],
         plugins=[AtomicCheckpointIO()],
         logger=TensorBoardLogger(save_dir=str(out), name="tb", version=spec.name),
@@ -164,7 +166,7 @@ def load_stage_weights(module: CompressModule, stage_dir: Path) -> None:
 
 
 def run_compress(config: CompressConfig, out: str | Path, hardware: Hardware | None = None, resume: bool = False,
-                 name: str | None = None, callbacks: Sequence[L.Callback] = ()) -> dict[str, Any]:
+                 name: str | None = None, callbacks: Sequence[L.Callback] = ()) -> CompressionSummary:
     """Run (or resume) every stage of a compression run in `out`; returns the summary.
 
     Rank 0 holds an exclusive lock on `out` (RUN/.lock) for the whole run; a run that fails before it wrote
@@ -206,12 +208,12 @@ def check_hardware(hardware: Hardware) -> None:
 
 
 def _run_compress(config: CompressConfig, out: Path, hardware: Hardware, resume: bool, name: str | None,
-                  callbacks: Sequence[L.Callback], writer: bool) -> dict[str, Any]:
+                  callbacks: Sequence[L.Callback], writer: bool) -> CompressionSummary:
     state = RunState(out / "state.json", writer)
     if writer:
         check_run_dir(out, config, resume)
     if state.done("save"):
-        return json.loads((out / "summary.json").read_text())
+        return read_summary(out)
     check_hardware(hardware)
     teacher = resolve_teacher(config.teacher)  # every input is checked before the run folder is written
     kind, target = config.target_kind, config.target_sparsity
@@ -289,10 +291,10 @@ def _run_compress(config: CompressConfig, out: Path, hardware: Hardware, resume:
     summary = summarize(config, out, name or out.name, teacher, final, state, pairs)
     if writer:
         save_encoder(out / "student.pt", final, extra={"method": config.method, "teacher": config.teacher,
-                                                       "run": summary["name"]})
+                                                       "run": summary.name})
         state.mark("save", time.monotonic() - started)
-        summary["wall_time_s"] = state.wall_time()
-        atomic_write_json(out / "summary.json", summary)
+        summary = dataclasses.replace(summary, wall_time_s=state.wall_time())
+        write_summary(out, summary)
     return summary
 
 
@@ -307,49 +309,49 @@ def final_losses(log_path: Path, last: int = 10) -> dict[str, float]:
     """Mean of each loss term over the last `last` logged steps of each stage."""
     if not log_path.is_file():
         return {}
-    with log_path.open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = read_log(log_path)
     losses: dict[str, float] = {}
     for stage in ("prune", "final"):
-        tail = [r for r in rows if r["stage"] == stage][-last:]
+        tail = [r for r in rows if r.stage == stage][-last:]
         for key in ("loss", "distill_loss", "reg_loss", "expected_sparsity"):
-            if tail:
-                losses[f"{stage}_{key}"] = sum(float(r[key]) for r in tail) / len(tail)
+            values = [getattr(r, key) for r in tail]
+            if tail and None not in values:
+                losses[f"{stage}_{key}"] = sum(values) / len(values)
     return losses
 
 
 def summarize(config: CompressConfig, out: Path, name: str, teacher: Encoder, student: Encoder, state: RunState,
-              pairs: list) -> dict[str, Any]:
-    """The run summary (contract with the report: RUN/summary.json)."""
+              pairs: list) -> CompressionSummary:
+    """The run summary (RUN/summary.json, read by the report)."""
     params, macs = count_params(student.config), count_macs(student.config)
     teacher_params, teacher_macs = count_params(teacher.config), count_macs(teacher.config)
     kind, target = config.target_kind, config.target_sparsity
     size = params if kind == "params" else macs
     budget = (1.0 - target) * (teacher_params if kind == "params" else teacher_macs)
-    return {
-        "method": config.method,
-        "name": name,
-        "teacher": config.teacher,
-        "params": params,
-        "macs": macs,
-        "teacher_params": teacher_params,
-        "teacher_macs": teacher_macs,
-        "target": {"kind": kind, "sparsity": target},
-        "sparsity": 1.0 - params / teacher_params,
-        "macs_sparsity": 1.0 - macs / teacher_macs,
-        "size_vs_target": size / budget,
-        "config": student.config.to_dict(),
-        "teacher_config": teacher.config.to_dict(),
-        "kept_units": kept_units(student),
-        "distill_pairs": [[p.student, p.teacher] for p in pairs],
-        "distill_heads": head_index(pairs),  # the linear (or Linear + GELU) each pair uses
-        "student_dropouts": {name: getattr(student.config, name) for name in
-                             ("projection_dropout", "attention_dropout", "ffn_interm_dropout", "dropout")},
-        "calibration": state.data["stages"].get("physical_prune", {}).get("calibration"),
-        "steps": {"prune": config.stage1_steps, "final": config.stage2_steps},
-        "wall_time_s": state.wall_time(),
-        "student_path": str((out / "student.pt").resolve()),
-        "losses": final_losses(out / "train_log.csv"),
-        "skipped_files": len(skipped_files(out / SKIP_LOG)),
-        "options": config.to_dict(),
-    }
+    return CompressionSummary(
+        method=config.method,
+        name=name,
+        teacher=config.teacher,
+        params=params,
+        macs=macs,
+        teacher_params=teacher_params,
+        teacher_macs=teacher_macs,
+        target={"kind": kind, "sparsity": target},
+        sparsity=1.0 - params / teacher_params,
+        macs_sparsity=1.0 - macs / teacher_macs,
+        size_vs_target=size / budget,
+        config=student.config.to_dict(),
+        teacher_config=teacher.config.to_dict(),
+        kept_units=kept_units(student),
+        distill_pairs=[[p.student, p.teacher] for p in pairs],
+        distill_heads=head_index(pairs),  # the linear (or Linear + GELU) each pair uses
+        student_dropouts={name: getattr(student.config, name) for name in
+                          ("projection_dropout", "attention_dropout", "ffn_interm_dropout", "dropout")},
+        calibration=state.data["stages"].get("physical_prune", {}).get("calibration"),
+        steps={"prune": config.stage1_steps, "final": config.stage2_steps},
+        wall_time_s=state.wall_time(),
+        student_path=str((out / "student.pt").resolve()),
+        losses=final_losses(out / TRAIN_LOG_FILE),
+        skipped_files=len(skipped_files(out / SKIP_LOG)),
+        options=config.to_dict(),
+    )

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dpbench.ablations import ABLATION_METHODS, ABLATIONS
-from dpbench.demo import STUDENT_NAMES, compress_job, efficiency_job, superb_job
+from dpbench.demo import compress_job, efficiency_job, superb_job
 from dpbench.jobs import Job
+from dpbench.method_labels import METHOD_LABELS
 from dpbench.plan.spec import Plan
 
 
@@ -47,7 +48,7 @@ def students(plan: Plan) -> list[Student]:
             parts = [(many["teachers"], Path(teacher).stem), (len(sparsities) > 1, f"sp{sparsity:g}"),
                      (bool(named_variant), named_variant), (many["seeds"], f"seed{seed}")]
             suffix = "".join(f"-{_slug(text)}" for wanted, text in parts if wanted and text)
-            found.append(Student(method + suffix, STUDENT_NAMES[method] + suffix, teacher, method, sparsity, variant,
+            found.append(Student(method + suffix, METHOD_LABELS[method] + suffix, teacher, method, sparsity, variant,
                                  seed))
     return found
 

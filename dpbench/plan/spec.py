@@ -105,7 +105,7 @@ def plan_from_dict(raw: dict[str, Any], base: Path, origin: str) -> Plan:
 
 def check_plan(plan: Plan, origin: str) -> None:
     """Raise DpbenchError naming `origin` for a value the plan cannot run with."""
-    from dpbench.demo import STUDENT_NAMES
+    from dpbench.method_labels import METHOD_LABELS
     from dpbench.superb.tasks import SUITE, get_task
 
     if plan.tasks == "all" or plan.tasks == ["all"]:
@@ -130,9 +130,9 @@ def check_plan(plan: Plan, origin: str) -> None:
     if not all(lr is None or (isinstance(lr, (int, float)) and lr > 0) for lr in plan.lrs):
         raise DpbenchError(f"{origin}: `lrs` are positive numbers (write 1.0e-4, not 1e-4, for YAML), or null "
                            "for a task config's own rate")
-    bad = [m for m in plan.methods if m not in STUDENT_NAMES]
+    bad = [m for m in plan.methods if m not in METHOD_LABELS]
     if bad:
-        raise DpbenchError(f"{origin}: unknown methods {bad}; choose from {', '.join(STUDENT_NAMES)}")
+        raise DpbenchError(f"{origin}: unknown methods {bad}; choose from {', '.join(METHOD_LABELS)}")
     try:
         plan.tasks = [get_task(name).name for name in plan.tasks]
     except (KeyError, ValueError, DpbenchError) as error:

@@ -41,10 +41,10 @@ def reference_run(run: CompressionRun, runs: dict[str, CompressionRun]) -> str |
     """The model row of the full DPHuBERT run that `run` ablates: same method, teacher and target
     sparsity, no preset; the same seed when one such run has it."""
     candidates = [model for model, other in runs.items() if other.ablation is None and other.method == run.method
-                  and other.summary["teacher"] == run.summary["teacher"]
+                  and other.summary.teacher == run.summary.teacher
                   and other.target_sparsity == run.target_sparsity]
-    seed = (run.summary.get("options") or {}).get("seed")
-    same_seed = [m for m in candidates if (runs[m].summary.get("options") or {}).get("seed") == seed]
+    seed = run.summary.options.get("seed")
+    same_seed = [m for m in candidates if runs[m].summary.options.get("seed") == seed]
     return (same_seed or candidates or [None])[0]
 
 

@@ -42,7 +42,7 @@ def build_report(results: Path | None, run_paths: list[Path], out: Path, paper_r
     if results is None and not run_paths:
         raise DpbenchError("nothing to report: pass --results FILE (the SUPERB results store) and/or --runs DIR")
     records = load_records(results) if results is not None else None
-    runs = sorted(load_runs(run_paths), key=lambda run: -run.summary["params"]) if run_paths else []
+    runs = sorted(load_runs(run_paths), key=lambda run: -run.summary.params) if run_paths else []
     report = Report()
     skipped = records.attrs.get("skipped_lines", []) if records is not None else []
     if skipped:
@@ -102,7 +102,7 @@ def _choose_teacher(
         if requested not in measured:
             raise DpbenchError(f"--teacher {requested!r} has no results in the store; models: {sorted(measured)}")
         return requested
-    hints = tuple(dict.fromkeys(str(run.summary["teacher"]) for run in runs))
+    hints = tuple(dict.fromkeys(str(run.summary.teacher) for run in runs))
     chosen = guess_teacher(cells, MEASURED_SOURCE, hints)
     if chosen is None:
         notes.append("relative scores skipped: no measured model has a parameter count; pass --teacher")
@@ -116,12 +116,12 @@ def _sparsity(cells: pd.DataFrame, runs: list[CompressionRun], run_of: dict[str,
               figures: list[FigureEntry]) -> None:
     teacher_params = cells.loc[cells["model"] == teacher, "params"].dropna()
     if teacher_params.empty and runs:
-        teacher_params = pd.Series([runs[0].summary["teacher_params"]])
+        teacher_params = pd.Series([runs[0].summary.teacher_params])
     if teacher_params.empty:
         report.notes.append("sparsity figure skipped: the teacher's parameter count is unknown")
         return
     several = len(own_teachers | ({teacher} if teacher else set())) > 1
-    sparsity_of = {model: 100.0 * float(run.summary["sparsity"]) for model, run in run_of.items()}
+    sparsity_of = {model: 100.0 * float(run.summary.sparsity) for model, run in run_of.items()}
     points = primary_points(cells, teacher or "", float(teacher_params.iloc[0]), line_labels(run_of, several),
                             sparsity_of, own_teachers)
     if not (points["method"] != "teacher").any():

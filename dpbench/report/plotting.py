@@ -10,6 +10,7 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 
 from dpbench.io_utils import atomic_write_bytes
+from dpbench.method_labels import method_label
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 TEACHER_COLOR = "#555555"
@@ -21,26 +22,17 @@ def new_figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
 
 
-METHOD_NAMES = {
-    "dphubert": "DPHuBERT", "distilhubert": "DistilHuBERT", "fithubert": "FitHuBERT", "half": "12-Layer Half",
-    "fithubert-thin": "FitHuBERT (thin, no time reduction)",
-}
-# One colour per method, keyed by display name, in every figure; unknown methods take the rest in turn.
-METHOD_COLORS = {"DPHuBERT": PALETTE[0], "DistilHuBERT": PALETTE[1], "FitHuBERT": PALETTE[2],
-                 "12-Layer Half": PALETTE[3]}
+# One colour per method in every figure; unknown methods take the rest in turn.
+METHOD_COLORS = {"dphubert": PALETTE[0], "distilhubert": PALETTE[1], "fithubert": PALETTE[2], "half": PALETTE[3]}
+_COLOR_BY_LABEL = {method_label(method): color for method, color in METHOD_COLORS.items()}
 _SPARE_COLORS = PALETTE[len(METHOD_COLORS):]
-
-
-def method_label(method: str) -> str:
-    """A method's display name ("dphubert" -> "DPHuBERT"); other names are kept."""
-    return METHOD_NAMES.get(method, method)
 
 
 def method_color(method: str) -> str:
     """The colour of a method (key or display name) in every figure; the same name always gets the same one."""
     label = method_label(method)
-    if label in METHOD_COLORS:
-        return METHOD_COLORS[label]
+    if label in _COLOR_BY_LABEL:
+        return _COLOR_BY_LABEL[label]
     return _SPARE_COLORS[sum(label.encode()) % len(_SPARE_COLORS)]
 
 

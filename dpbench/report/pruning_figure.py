@@ -25,9 +25,9 @@ _HATCHES = ("", "//", "..", "xx", "\\\\")
 
 
 def _student_label(run: CompressionRun) -> str:
-    params = run.summary["params"] / 1e6
+    params = run.summary.params / 1e6
     layers = run.config["num_layers"]
-    return f"{run.name} ({params:.2f}M params, {100 * run.summary['sparsity']:.1f}% sparse, {plural(layers, 'layer')})"
+    return f"{run.name} ({params:.2f}M params, {100 * run.summary.sparsity:.1f}% sparse, {plural(layers, 'layer')})"
 
 
 def _hatches(runs: list[CompressionRun]) -> list[str]:

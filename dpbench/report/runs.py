@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,12 +10,9 @@ from typing import Any
 import pandas as pd
 
 from dpbench.errors import DpbenchError
-
-SUMMARY = "summary.json"
-TRAIN_LOG = "train_log.csv"
-_SUMMARY_KEYS = ("method", "name", "teacher", "params", "teacher_params", "sparsity", "config", "teacher_config")
-_CONFIG_KEYS = ("conv_channels", "num_layers", "num_heads", "ffn_dims")
-_LOG_COLUMNS = ("step", "stage", "loss")
+from dpbench.records.compress_summary import SUMMARY_FILE, CompressionSummary, read_summary
+from dpbench.records.train_log import FIELDS as LOG_FIELDS
+from dpbench.records.train_log import TRAIN_LOG_FILE, read_log
 
 
 @dataclass(frozen=True)
@@ -23,46 +20,45 @@ class CompressionRun:
     """One run folder: its summary and, when present, its training log."""
 
     path: Path
-    summary: dict[str, Any]
+    summary: CompressionSummary
     train_log: pd.DataFrame | None
 
     @property
     def name(self) -> str:
-        return str(self.summary["name"])
+        return self.summary.name
 
     @property
     def method(self) -> str:
-        return str(self.summary["method"])
+        return self.summary.method
 
     @property
     def config(self) -> dict[str, Any]:
-        return self.summary["config"]
+        return self.summary.config
 
     @property
     def teacher_config(self) -> dict[str, Any]:
-        return self.summary["teacher_config"]
+        return self.summary.teacher_config
 
     @property
     def ablation(self) -> str | None:
-        """The `--ablation` preset of the run (None: the full recipe, or a run made before presets)."""
-        return (self.summary.get("options") or {}).get("ablation")
+        return self.summary.ablation
 
     @property
     def target_sparsity(self) -> float | None:
-        return (self.summary.get("target") or {}).get("sparsity")
+        return self.summary.target_sparsity
 
 
 def find_run_dirs(paths: list[Path]) -> list[Path]:
     """Each path is a run folder (holds summary.json) or a folder of run folders."""
     found: list[Path] = []
     for path in paths:
-        if (path / SUMMARY).is_file():
+        if (path / SUMMARY_FILE).is_file():
             found.append(path)
             continue
-        children = sorted(child.parent for child in path.glob(f"*/{SUMMARY}")) if path.is_dir() else []
+        children = sorted(child.parent for child in path.glob(f"*/{SUMMARY_FILE}")) if path.is_dir() else []
         if not children:
             raise DpbenchError(
-                f"{path}: no {SUMMARY} here or in its sub-folders; pass a folder made by `dpbench compress`"
+                f"{path}: no {SUMMARY_FILE} here or in its sub-folders; pass a folder made by `dpbench compress`"
             )
         found.extend(children)
     return found
@@ -70,18 +66,9 @@ def find_run_dirs(paths: list[Path]) -> list[Path]:
 
 def load_run(path: Path) -> CompressionRun:
     """Read and check one run folder."""
-    summary_path = path / SUMMARY
-    try:
-        summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        raise DpbenchError(f"{summary_path}: cannot read it as JSON ({error}); rerun `dpbench compress`") from error
-    missing = [key for key in _SUMMARY_KEYS if key not in summary]
-    if missing:
-        raise DpbenchError(f"{summary_path}: missing {missing}; rerun `dpbench compress` to rewrite it")
-    for key in ("config", "teacher_config"):
-        _check_config(summary[key], f"{summary_path} [{key}]")
-    log_path = path / TRAIN_LOG
-    return CompressionRun(path=path, summary=summary, train_log=_read_log(log_path) if log_path.is_file() else None)
+    log_path = path / TRAIN_LOG_FILE
+    return CompressionRun(path=path, summary=read_summary(path),
+                          train_log=_read_log(log_path) if log_path.is_file() else None)
 
 
 def load_runs(paths: list[Path]) -> list[CompressionRun]:
@@ -89,22 +76,9 @@ def load_runs(paths: list[Path]) -> list[CompressionRun]:
     return [load_run(path) for path in find_run_dirs(paths)]
 
 
-def _check_config(config: Any, where: str) -> None:
-    if not isinstance(config, dict) or any(key not in config for key in _CONFIG_KEYS):
-        raise DpbenchError(f"{where}: an encoder config needs {list(_CONFIG_KEYS)}; rerun `dpbench compress`")
-    layers = config["num_layers"]
-    if len(config["num_heads"]) != layers or len(config["ffn_dims"]) != layers:
-        raise DpbenchError(f"{where}: num_heads and ffn_dims need one entry per layer ({layers})")
-
-
 def _read_log(path: Path) -> pd.DataFrame:
-    try:
-        log = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        raise DpbenchError(f"{path}: cannot read it as CSV ({error}); rerun `dpbench compress`") from error
-    missing = [column for column in _LOG_COLUMNS if column not in log.columns]
-    if missing:
-        raise DpbenchError(f"{path}: missing columns {missing}; expected at least {list(_LOG_COLUMNS)}")
+    """The checked log as a frame, one column per TrainLogRow field (NaN where a stage has no value)."""
+    log = pd.DataFrame([dataclasses.asdict(row) for row in read_log(path)], columns=list(LOG_FIELDS))
     numeric = [column for column in log.columns if column != "stage"]
     log[numeric] = log[numeric].apply(pd.to_numeric, errors="coerce")
     final = log["stage"] == "final"
@@ -121,7 +95,7 @@ def runs_by_model(records: pd.DataFrame, runs: list[CompressionRun]) -> dict[str
     paths = records["upstream_path"] if "upstream_path" in records.columns else [None] * len(records)
     for model, upstream, upstream_path in zip(records["model"], records["upstream"], paths):
         for run in runs:
-            if upstream == run.name or _same_path(upstream_path, run.summary.get("student_path")):
+            if upstream == run.name or _same_path(upstream_path, run.summary.student_path):
                 found[model] = run
                 break
     return found
@@ -140,7 +114,7 @@ def teachers_by_model(records: pd.DataFrame, runs: list[CompressionRun]) -> dict
     rows = list(zip(records["model"], records["upstream"], paths))
     found: dict[str, str] = {}
     for model, run in runs_by_model(records, runs).items():
-        spec = str(run.summary["teacher"])
+        spec = run.summary.teacher
         match = next((name for name, upstream, path in rows if name != model and (
             _same_path(path, spec) or upstream in (spec, Path(spec).stem))), None)
         if match is not None:

@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 
 from dpbench.errors import DpbenchError
+from dpbench.records.superb_result import parse_result
 from dpbench.report.tasks import TASK_BY_NAME
-from dpbench.results import open_store
+from dpbench.results import RecordFolder, ResultsStore, open_store
 
 MEASURED_SOURCE = "measured"
 SELECTION_RULE = (
@@ -23,7 +24,6 @@ SELECTION_RULE = (
     "the learning rate with the best mean on the task's primary metric is shown "
     "(by the metric's direction; SF is ranked by F1 and its CER is taken at the same rate)."
 )
-_REQUIRED = ("task", "metric", "value", "upstream")
 
 
 def load_records(path: str | Path) -> pd.DataFrame:
@@ -35,7 +35,9 @@ def load_records(path: str | Path) -> pd.DataFrame:
             "`dpbench superb` writes to"
         )
     store = open_store(path)
-    frame = store.to_frame()
+    records = [parse_result(record, _where(store, record, number)).to_json()
+               for number, record in enumerate(store.records(), start=1)]
+    frame = pd.DataFrame(records)
     frame.attrs["skipped_lines"] = list(store.skipped)
     if frame.empty:
         unreadable = f" ({len(store.skipped)} unreadable lines skipped)" if store.skipped else ""
@@ -46,11 +48,14 @@ def load_records(path: str | Path) -> pd.DataFrame:
     return frame
 
 
+def _where(store: ResultsStore | RecordFolder, record: dict, number: int) -> str:
+    """How an error names a record: its file in a record folder, else the store and the record's number."""
+    return str(store.file_for(record)) if isinstance(store, RecordFolder) else f"{store.path}: record {number}"
+
+
 def validate_records(frame: pd.DataFrame, origin: Path) -> None:
-    """Raise DpbenchError naming `origin` and the record if a record cannot go in the table."""
-    missing = [field for field in _REQUIRED if field not in frame.columns]
-    if missing:
-        raise DpbenchError(f"{origin}: records lack the fields {missing}; every record needs {list(_REQUIRED)}")
+    """Raise DpbenchError naming `origin` and the record if a record cannot go in the table (the fields
+    and their types are checked as the records are read: `records.superb_result.parse_result`)."""
     for number, record in enumerate(frame.to_dict("records"), start=1):
         where = f"{origin}: record {number}"
         task = TASK_BY_NAME.get(record["task"])

@@ -11,7 +11,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from dpbench.report.plotting import METHOD_NAMES, TEACHER_COLOR, method_color, method_label, new_figure
+from dpbench.method_labels import method_label
+from dpbench.report.plotting import TEACHER_COLOR, method_color, new_figure
 from dpbench.report.runs import CompressionRun
 from dpbench.report.tasks import TASKS
 
@@ -34,7 +35,7 @@ def primary_points(cells: pd.DataFrame, teacher: str, teacher_params: float, met
         for model, params in zip(points["model"], points["params"])
     ]
     points["method"] = [
-        "teacher" if model in all_teachers else METHOD_NAMES.get(methods.get(model, ""), methods.get(model, UNMATCHED))
+        "teacher" if model in all_teachers else method_label(methods.get(model, UNMATCHED))
         for model in points["model"]
     ]
     return points
@@ -46,7 +47,7 @@ def line_labels(run_of: dict[str, CompressionRun], several_teachers: bool) -> di
     labels = {}
     for model, run in run_of.items():
         label = method_label(run.method) + (f" {run.ablation}" if run.ablation else "")
-        labels[model] = label + (f" ({Path(str(run.summary['teacher'])).stem})" if several_teachers else "")
+        labels[model] = label + (f" ({Path(str(run.summary.teacher)).stem})" if several_teachers else "")
     return labels
 
 

@@ -9,7 +9,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from dpbench.report.plotting import method_color, method_label, new_figure
+from dpbench.method_labels import method_label
+from dpbench.report.plotting import method_color, new_figure
 from dpbench.report.runs import CompressionRun
 
 _FINAL_SHADE = "#f1f1f1"
@@ -59,8 +60,8 @@ def _sparsity(axis: Axes, log: pd.DataFrame, run: CompressionRun, color: str) ->
     _plot(axis, log, "expected_sparsity", "expected", color, scale=100)
     if _has(log, "target_sparsity"):
         _plot(axis, log, "target_sparsity", "target (warm-up)", _REFERENCE, scale=100, linestyle="--", linewidth=1.0)
-    axis.axhline(100 * run.summary["sparsity"], color=color, linestyle=":", linewidth=1.2,
-                 label=f"achieved after pruning ({100 * run.summary['sparsity']:.1f}%)")
+    axis.axhline(100 * run.summary.sparsity, color=color, linestyle=":", linewidth=1.2,
+                 label=f"achieved after pruning ({100 * run.summary.sparsity:.1f}%)")
     axis.set_ylabel("parameter sparsity (%)")
     axis.legend(fontsize=7, frameon=False, loc="lower right")
 

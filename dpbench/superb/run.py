@@ -15,7 +15,8 @@ from filelock import FileLock, Timeout
 
 from dpbench.errors import DpbenchError
 from dpbench.io_utils import atomic_write_json, make_dirs
-from dpbench.results import OPTIONAL_RECORD_FIELDS, RECORD_FIELDS, RecordFolder, ResultsStore, open_store
+from dpbench.records.superb_result import SuperbResult, read_result
+from dpbench.results import RecordFolder, ResultsStore, open_store
 from dpbench.stats import interval
 from dpbench.superb import compat
 from dpbench.superb.configs import CONFIG_DIR, config_hash, get_key, load_config, set_key
@@ -98,7 +99,7 @@ def _run_locked(task: Task, options: RunOptions, lr: float, config: dict, settin
     upstream_hash = _check_upstream(run_dir, options.upstream)
     result_path = run_dir / "result.json"
     if result_path.is_file():
-        record = json.loads(result_path.read_text(encoding="utf-8"))
+        record = read_result(result_path).to_json()
         _ensure_recorded(store, record, task)
         _say(f"[dpbench] {task.name} lr={lr:g}: already finished in {run_dir}")
         return record
@@ -117,47 +118,37 @@ def _run_locked(task: Task, options: RunOptions, lr: float, config: dict, settin
     if items is not None:
         items.save(run_dir / ITEMS_FILE)
     low, high = interval(items) if items is not None else (None, None)
-    record = _record({
-        "task": task.name,
-        "metric": task.metric,
-        "value": outcome.value,
-        "dev_value": outcome.dev_value,
-        "higher_is_better": task.higher_is_better,
-        "upstream": options.upstream.name,
-        "upstream_path": options.upstream.source,
-        "upstream_sha256": upstream_hash,
-        "params": params,
-        "macs": macs,
-        "lr": lr,
-        "seed": options.seed if task.trains else None,
-        "ci_low": low,
-        "ci_high": high,
-        "n_items": len(items.ids) if items is not None else None,
-        "items_path": str(run_dir / ITEMS_FILE) if items is not None else None,
-        "steps": int(get_key(config, task.steps_key)),
-        "scale": options.scale,
-        "device": options.device,
-        "wall_time_s": round(prepare_s + _stage_time(run_dir), 1),
-        "config_hash": digest,
-        "run_dir": str(run_dir),
-        "timestamp": time.time(),
-        **({"details": outcome.details} if outcome.details else {}),
-        **({"secondary": outcome.secondary} if outcome.secondary else {}),
-    })
+    record = SuperbResult(
+        task=task.name,
+        metric=task.metric,
+        value=outcome.value,
+        dev_value=outcome.dev_value,
+        higher_is_better=task.higher_is_better,
+        upstream=options.upstream.name,
+        upstream_path=options.upstream.source,
+        upstream_sha256=upstream_hash,
+        params=params,
+        macs=macs,
+        lr=lr,
+        seed=options.seed if task.trains else None,
+        ci_low=low,
+        ci_high=high,
+        n_items=len(items.ids) if items is not None else None,
+        items_path=str(run_dir / ITEMS_FILE) if items is not None else None,
+        steps=int(get_key(config, task.steps_key)),
+        scale=options.scale,
+        device=options.device,
+        wall_time_s=round(prepare_s + _stage_time(run_dir), 1),
+        config_hash=digest,
+        run_dir=str(run_dir),
+        timestamp=time.time(),
+        details=outcome.details or None,
+        secondary=outcome.secondary or None,
+    ).to_json()
     atomic_write_json(result_path, record)
     _ensure_recorded(store, record, task)
     _say(f"[dpbench] {task.name} lr={lr:g}: {task.metric} {outcome.value:.2f} (dev {outcome.dev_value:.2f})")
     return record
-
-
-def _record(fields: dict) -> dict:
-    """`fields` checked against the one list of record fields (`results.RECORD_FIELDS`)."""
-    unknown = set(fields) - set(RECORD_FIELDS)
-    missing = set(RECORD_FIELDS) - set(fields) - set(OPTIONAL_RECORD_FIELDS)
-    if unknown or missing:
-        raise AssertionError(f"record fields out of step with results.RECORD_FIELDS: unknown {sorted(unknown)}, "
-                             f"missing {sorted(missing)}")
-    return fields
 
 
 def _check_upstream(run_dir: Path, upstream: UpstreamSpec) -> str | None:
