@@ -19,7 +19,7 @@ def test_every_method_has_one_label_and_nothing_else_does() -> None:
 
 def test_the_paper_rows_the_demo_and_the_figures_use_the_labels() -> None:
     paper_models = {record["upstream"].removesuffix(PAPER_SUFFIX) for record in paper_records()}
-    assert set(METHOD_LABELS.values()) <= paper_models
+    assert set(METHOD_LABELS.values()) - {method_label("fithubert-thin")} <= paper_models  # the paper has no thin row
     assert student_path(Path("models"), "half") == Path("models") / "12-Layer Half.pt"
     assert all(method_color(method) == method_color(label) for method, label in METHOD_LABELS.items())
     assert len({method_color(method) for method in METHOD_LABELS}) == len(METHOD_LABELS)
