@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dpbench.superb.configs import with_paths
 from dpbench.superb.parse import problem_result
-from dpbench.superb.prepare.librispeech import recipe_view
+from dpbench.superb.corpora.librispeech import recipe_view
 from dpbench.superb.tasks.base import Outcome, RunRequest
 from dpbench.superb.tasks.problem_task import ProblemTask
 

@@ -22,7 +22,7 @@ class RunRequest:
 
 @dataclass
 class Stage:
-    """One s3prl subprocess: `python -m dpbench.superb.launch <argv>`."""
+    """One s3prl subprocess: `python -m dpbench.superb.backend.launch <argv>`."""
 
     name: str
     argv: list[str]
@@ -47,7 +47,7 @@ class Task(ABC):
     """A SUPERB task run through s3prl's own code."""
 
     name: str              # "KS"
-    stem: str              # config file stem: downstream_configs/<stem>_<scale>.yaml
+    stem: str              # config file stem: dpbench/superb/downstream_configs/<stem>_<scale>.yaml
     metric: str            # "accuracy", "per", ...
     higher_is_better: bool
     lr_key: str            # dotted config key of the learning rate
@@ -78,19 +78,3 @@ class Task(ABC):
     @abstractmethod
     def outcome(self, request: RunRequest, config: dict, settings: dict) -> Outcome:
         """Parse s3prl's output into SUPERB units."""
-
-
-def require_batches(task: str, items: int, batch_size: int, what: Path) -> None:
-    """Guard s3prl's infinite loop when the training split yields no full batch."""
-    if items < batch_size:
-        raise DpbenchError(
-            f"{task}: the training split in {what} has {items} items, fewer than one batch ({batch_size}); "
-            "s3prl would loop forever. Use a bigger corpus (e.g. `dpbench data synth --size small`) "
-            "or a config with a smaller batch size"
-        )
-
-
-def require(predicate: bool, message: str) -> None:
-    if not predicate:
-        raise DpbenchError(message)
-

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from dpbench.superb.checks import require, require_batches
 from dpbench.superb.configs import with_paths
-from dpbench.superb.tasks.base import RunRequest, require, require_batches
+from dpbench.superb.tasks.base import RunRequest
 from dpbench.superb.tasks.runner_task import RunnerTask
 
 SLOTS = ("action", "object", "location")

@@ -8,9 +8,10 @@ from pathlib import Path
 import yaml
 
 from dpbench.data.synth.snips import SPEAKERS, SPLITS, TRANSCRIPTS
+from dpbench.superb.checks import require
 from dpbench.superb.configs import with_paths
 from dpbench.superb.parse import problem_best_valid, problem_result
-from dpbench.superb.tasks.base import Outcome, RunRequest, require
+from dpbench.superb.tasks.base import Outcome, RunRequest
 from dpbench.superb.tasks.problem_task import ProblemTask
 
 # result.yaml key -> `details` key (all in percent); `cer`/`wer` there are over whole transcripts.
