@@ -14,6 +14,7 @@ from dpbench.superb.checks import require
 from dpbench.superb.configs import get_key, with_paths
 from dpbench.superb.corpora.voxceleb1 import SPLIT_FILE, find_trial_file, require_long_enough
 from dpbench.superb.parse import problem_result
+from dpbench.superb.specs import SPEC_BY_NAME
 from dpbench.superb.tasks.base import Outcome, RunRequest, Stage
 from dpbench.superb.tasks.problem_task import ProblemTask
 
@@ -21,11 +22,7 @@ TEST_NAME = "test_trial"  # SuperbASV's test csv stem: results go to exp/evaluat
 
 
 class ASV(ProblemTask):
-    name = "ASV"
-    stem = "asv"
-    metric = "eer"
-    higher_is_better = False
-    corpus = "voxceleb1"
+    spec = SPEC_BY_NAME["ASV"]
     problem = "dpbench.superb.backend.problems_asv:LocalASV"
     train_stop = 2
     test_start = 3

@@ -8,6 +8,7 @@ from dpbench.errors import DpbenchError
 from dpbench.superb.checks import require_batches
 from dpbench.superb.configs import set_key, with_paths
 from dpbench.superb.corpora.iemocap import write_s3prl_metadata
+from dpbench.superb.specs import SPEC_BY_NAME
 from dpbench.superb.tasks.base import RunRequest
 from dpbench.superb.tasks.runner_task import RunnerTask
 
@@ -25,11 +26,7 @@ def parse_folds(text: str) -> list[str]:
 
 
 class ER(RunnerTask):
-    name = "ER"
-    stem = "er"
-    metric = "accuracy"
-    higher_is_better = True
-    corpus = "iemocap"
+    spec = SPEC_BY_NAME["ER"]
     downstream = "emotion"
     options = ("folds",)
 

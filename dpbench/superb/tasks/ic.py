@@ -6,6 +6,7 @@ import pandas as pd
 
 from dpbench.superb.checks import require, require_batches
 from dpbench.superb.configs import with_paths
+from dpbench.superb.specs import SPEC_BY_NAME
 from dpbench.superb.tasks.base import RunRequest
 from dpbench.superb.tasks.runner_task import RunnerTask
 
@@ -13,11 +14,7 @@ SLOTS = ("action", "object", "location")
 
 
 class IC(RunnerTask):
-    name = "IC"
-    stem = "ic"
-    metric = "accuracy"
-    higher_is_better = True
-    corpus = "fluent_speech_commands"
+    spec = SPEC_BY_NAME["IC"]
     downstream = "fluent_commands"
 
     def fill(self, request: RunRequest, config: dict) -> dict:

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from dpbench.superb.checks import require_batches
 from dpbench.superb.configs import with_paths
+from dpbench.superb.specs import SPEC_BY_NAME
 from dpbench.superb.tasks.base import RunRequest
 from dpbench.superb.tasks.runner_task import RunnerTask, batch_size
 
 
 class KS(RunnerTask):
-    name = "KS"
-    stem = "ks"
-    metric = "accuracy"
-    higher_is_better = True
-    corpus = "speech_commands"
+    spec = SPEC_BY_NAME["KS"]
     downstream = "speech_commands"
 
     def fill(self, request: RunRequest, config: dict) -> dict:

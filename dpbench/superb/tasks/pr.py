@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from dpbench.superb.configs import with_paths
 from dpbench.superb.corpora.librispeech import lexicon_file, recipe_view
+from dpbench.superb.specs import SPEC_BY_NAME
 from dpbench.superb.tasks.base import RunRequest
 from dpbench.superb.tasks.problem_task import ProblemTask
 
 
 class PR(ProblemTask):
-    name = "PR"
-    stem = "pr"
-    metric = "per"
-    higher_is_better = False
-    corpus = "LibriSpeech"
+    spec = SPEC_BY_NAME["PR"]
     problem = "dpbench.superb.backend.problems_pr:LexiconPR"
     train_stop = 3
     test_start = 4

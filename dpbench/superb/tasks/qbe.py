@@ -18,6 +18,7 @@ from dpbench.io_utils import atomic_write_json
 from dpbench.superb import qbe_score
 from dpbench.superb.checks import require
 from dpbench.superb.configs import with_paths, write_yaml
+from dpbench.superb.specs import SPEC_BY_NAME
 from dpbench.superb.tasks.base import Outcome, RunRequest, Stage, Task
 from dpbench.superb.upstream_spec import UpstreamSpec
 
@@ -26,14 +27,10 @@ SPLITS = {"dev": "dev", "test": "eval"}
 
 
 class QbE(Task):
-    name = "QbE"
-    stem = "qbe"
-    metric = "mtwv"  # a fraction in [0, 1], as SUPERB reports it
-    higher_is_better = True
+    spec = SPEC_BY_NAME["QbE"]
     trains = False
     lr_key = "optimizer.lr"
     steps_key = "runner.total_steps"
-    corpus = "quesst14Database"
     downstream = "quesst14_dtw"
 
     def prepare(self, request: RunRequest, config: dict, settings: dict) -> dict:

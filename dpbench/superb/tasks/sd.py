@@ -18,6 +18,7 @@ from dpbench.errors import DpbenchError
 from dpbench.superb.configs import with_paths
 from dpbench.superb.corpora.librimix import kaldi_views
 from dpbench.superb.parse import problem_best_valid, problem_result
+from dpbench.superb.specs import SPEC_BY_NAME
 from dpbench.superb.tasks.base import Outcome, RunRequest
 from dpbench.superb.tasks.problem_task import ProblemTask
 
@@ -26,12 +27,7 @@ SCORE_FILE = "dscore.yaml"  # what s3prl's stage 3 writes per test set: der (per
 
 
 class SD(ProblemTask):
-    name = "SD"
-    stem = "sd"
-    metric = "der"
-    higher_is_better = False
-    corpus = "librimix"
-    secondary_metrics = {"frame_der": False}  # SuperbSD's stage-2 frame DER, percent
+    spec = SPEC_BY_NAME["SD"]
     problem = "dpbench.superb.backend.problems_sd:ScoredSD"
     train_stop = 1
     test_start, test_stop = TEST_STAGES

@@ -11,6 +11,7 @@ from dpbench.data.synth.snips import SPEAKERS, SPLITS, TRANSCRIPTS
 from dpbench.superb.checks import require
 from dpbench.superb.configs import with_paths
 from dpbench.superb.parse import problem_best_valid, problem_result
+from dpbench.superb.specs import SPEC_BY_NAME
 from dpbench.superb.tasks.base import Outcome, RunRequest
 from dpbench.superb.tasks.problem_task import ProblemTask
 
@@ -27,12 +28,7 @@ TEST_NAME = "test"  # SuperbSF writes test.csv, so its results land in evaluate/
 
 
 class SF(ProblemTask):
-    name = "SF"
-    stem = "sf"
-    metric = "f1"
-    higher_is_better = True
-    secondary_metrics = {"cer": False}  # slot-value CER, percent
-    corpus = "snips"
+    spec = SPEC_BY_NAME["SF"]
     problem = "s3prl.problem.asr.superb_sf:SuperbSF"
     train_stop = 3
     test_start = 4

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from dpbench.superb.configs import with_paths
 from dpbench.superb.corpora.voxceleb1 import SPLIT_FILE, check_sid_split
+from dpbench.superb.specs import SPEC_BY_NAME
 from dpbench.superb.tasks.base import RunRequest
 from dpbench.superb.tasks.runner_task import RunnerTask
 
 
 class SID(RunnerTask):
-    name = "SID"
-    stem = "sid"
-    metric = "accuracy"
-    higher_is_better = True
-    corpus = "voxceleb1"
+    spec = SPEC_BY_NAME["SID"]
     downstream = "voxceleb1"
 
     def fill(self, request: RunRequest, config: dict) -> dict:
