@@ -18,6 +18,7 @@ from dpbench.io_utils import atomic_write_json
 from dpbench.superb import qbe_score
 from dpbench.superb.checks import require
 from dpbench.superb.configs import with_paths, write_yaml
+from dpbench.superb.corpora.quesst14 import MARKER, check_layout
 from dpbench.superb.specs import SPEC_BY_NAME
 from dpbench.superb.tasks.base import Outcome, RunRequest, Stage, Task
 from dpbench.superb.upstream_spec import UpstreamSpec
@@ -34,12 +35,8 @@ class QbE(Task):
     downstream = "quesst14_dtw"
 
     def prepare(self, request: RunRequest, config: dict, settings: dict) -> dict:
-        root = self.corpus_dir(request.data_root, "scoring/language_key_utterances.lst")
-        for query_set in SPLITS.values():
-            require((root / "scoring" / f"language_key_{query_set}.lst").is_file(),
-                    f"QbE needs {root / 'scoring' / f'language_key_{query_set}.lst'} (QUESST 2014 layout)")
-            require((root / "scoring" / f"groundtruth_quesst14_{query_set}").is_dir(),
-                    f"QbE needs {root / 'scoring' / f'groundtruth_quesst14_{query_set}'} to score MTWV")
+        root = self.corpus_dir(request.data_root, MARKER)
+        check_layout(root)
         missing = [package for module, package in (("dtw", "dtw-python==1.9.0"), ("lxml", "lxml==6.1.3"))
                    if importlib.util.find_spec(module) is None]  # fmt: skip
         require(not missing, f"s3prl's quesst14_dtw imports {', '.join(missing)}: `pip install {' '.join(missing)}`")
