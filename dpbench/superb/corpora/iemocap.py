@@ -45,8 +45,8 @@ def read_labels(root: Path, session: int) -> list[dict]:
         raise DpbenchError(f"{label_dir}: missing; pass the IEMOCAP root that holds Session1..Session5")
     wavs = {p.stem: p for p in (session_dir / "sentences" / "wav").rglob("*.wav") if not p.name.startswith(".")}
     entries = []
-    for label_file in sorted(label_dir.glob("*.txt"), key=s3prl_dialog_key):
-        for line in label_file.read_text().splitlines():
+    for labels in sorted(label_dir.glob("*.txt"), key=s3prl_dialog_key):
+        for line in labels.read_text().splitlines():
             match = LABEL_LINE.match(line)
             if not match:
                 continue
@@ -65,10 +65,10 @@ def s3prl_dialog_rank() -> dict[str, int]:
     return {dialog: rank for dialogs in data["sessions"].values() for rank, dialog in enumerate(dialogs)}
 
 
-def s3prl_dialog_key(label_file: Path) -> tuple[bool, int, str]:
+def s3prl_dialog_key(path: Path) -> tuple[bool, int, str]:
     """Sort key for label files: s3prl's order; dialogs it does not list (synthetic corpora) after, by name."""
     rank = s3prl_dialog_rank()
-    return (label_file.stem not in rank, rank.get(label_file.stem, 0), label_file.stem)
+    return (path.stem not in rank, rank.get(path.stem, 0), path.stem)
 
 
 def write_s3prl_metadata(root: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> list[Path]:
