@@ -10,7 +10,7 @@ How the scaling works (the script prints each factor):
    frozen HuBERT Base forward of the same audio: their ratio is what a SUPERB audio-second costs
    relative to a compression audio-second, assumed to hold on a GPU as on the CPU.
 3. Each task's paper-scale training reads steps x batch x accumulation x mean utterance length of
-   audio (downstream_configs/<task>_paper.yaml; mean lengths are public corpus statistics, rounded).
+   audio (dpbench/superb/downstream_configs/<task>_paper.yaml; mean lengths are public corpus statistics, rounded).
    Not counted: dev/test passes, the downstream model and data loading, so SUPERB figures are lower
    bounds; a DPHuBERT student (about a quarter of Base's MACs) runs its SUPERB tasks cheaper than this
    teacher-size figure, which is what the table uses for every model.
