@@ -10,7 +10,7 @@ How the scaling works (the script prints each factor):
    frozen HuBERT Base forward of the same audio: their ratio is what a SUPERB audio-second costs
    relative to a compression audio-second, assumed to hold on a GPU as on the CPU.
 3. Each task's paper-scale training reads steps x batch x accumulation x mean utterance length of
-   audio (downstream_configs/<task>_paper.yaml; mean lengths are public corpus statistics, rounded).
+   audio (dpbench/superb/downstream_configs/<task>_paper.yaml; mean lengths are public corpus statistics, rounded).
    Not counted: dev/test passes, the downstream model and data loading, so SUPERB figures are lower
    bounds; a DPHuBERT student (about a quarter of Base's MACs) runs its SUPERB tasks cheaper than this
    teacher-size figure, which is what the table uses for every model.
@@ -30,6 +30,7 @@ import yaml
 from bench_compress_step import make_step
 
 from dpbench.models import build_encoder, hubert_base_config
+from dpbench.superb.configs import CONFIG_DIR
 
 PAPER_COMPRESS_GPU_HOURS = 6.0 * 4  # about 6 h on 4 A100s (DPHuBERT, HuBERT Base)
 PAPER_COMPRESS_STEPS = 50_000 + 25_000
@@ -39,7 +40,6 @@ BATCH, SECONDS = 2, 4.0  # the audio of each timed step and forward
 # statistics, rounded; SID/ASV train on VoxCeleb1 utterances, SD on LibriMix mixtures).
 MEAN_SECONDS = {"KS": 1.0, "IC": 2.3, "SID": 8.2, "ER": 4.5, "PR": 12.3, "ASR": 12.3, "SF": 3.0,
                 "ASV": 8.2, "SD": 8.0, "QbE": 0.0}
-CONFIGS = Path(__file__).resolve().parents[1] / "downstream_configs"
 
 
 def find(tree, key: str):
@@ -56,7 +56,7 @@ def find(tree, key: str):
 
 def train_audio_hours(task: str) -> tuple[int, int, int, float]:
     """(steps, batch, accumulation, hours of audio the training reads) of the task's paper config."""
-    config = yaml.safe_load((CONFIGS / f"{task.lower()}_paper.yaml").read_text())
+    config = yaml.safe_load((CONFIG_DIR / f"{task.lower()}_paper.yaml").read_text())
     steps = int(find(config, "total_steps") or 0)
     batch = int(find(config, "train_batch_size") or find(config.get("train", {}), "batch_size")
                 or find(config, "batch_size") or 1)

@@ -33,7 +33,7 @@ from torch import Tensor, nn
 
 from dpbench.models import Encoder, HiddenStates, save_encoder, tiny_config
 from dpbench.models.importers import import_checkpoint
-from upstreams.dpbench.hubconf import dpbench as dpbench_upstream
+from dpbench.superb.backend.upstream.hubconf import dpbench as dpbench_upstream
 
 ARCHES = ("hubert", "wav2vec2", "wavlm")
 SAMPLES = [16000, 8000, 6001]

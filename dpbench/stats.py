@@ -109,7 +109,7 @@ def _resample(items: Items, resamples: int, seed: int) -> np.ndarray:
 def _statistic(items: Items, draws: np.ndarray) -> np.ndarray:
     """The metric on each row of item indices."""
     if items.statistic == "eer":
-        from s3prl.metric.common import compute_eer  # s3prl's own EER; imported here, it takes seconds
+        from dpbench.superb.backend.metrics import compute_eer  # s3prl's own EER; imported here, it takes seconds
 
         return np.array([items.scale * compute_eer(items.den[row].astype(int), items.num[row])[0] for row in draws])
     if not items.groups:

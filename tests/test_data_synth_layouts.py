@@ -158,7 +158,7 @@ def test_iemocap_layout_and_s3prl_metadata(tiny_corpus: Path, tmp_path: Path) ->
     from s3prl.downstream.emotion.dataset import IEMOCAPDataset
     from s3prl.downstream.emotion.IEMOCAP_preprocess import preprocess
 
-    from dpbench.data.synth.iemocap import write_s3prl_metadata
+    from dpbench.superb.corpora.iemocap import write_s3prl_metadata
 
     root = tiny_corpus / "iemocap"
     written = write_s3prl_metadata(root, tmp_path / "meta")

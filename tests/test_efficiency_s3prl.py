@@ -19,7 +19,7 @@ from dpbench.efficiency.published import (
     write_lighthubert_small,
 )
 from dpbench.models import base_config, count_macs
-from dpbench.superb import compat
+from dpbench.superb.backend import shims
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict:
     folder = tmp_path_factory.mktemp("published")
     heads = write_distilhubert(folder / "distilhubert.ckpt")
     write_lighthubert_small(folder / "lighthubert_small.pt")
-    compat.apply("cpu")
+    shims.use_device("cpu")
     from s3prl.upstream.distiller.model import DistillerConfig, DistillerModel
 
     distiller = DistillerModel(DistillerConfig(DISTILHUBERT_CONFIG))

@@ -113,16 +113,16 @@ def test_payload_runs_nothing_through_a_hugging_face_folder(tmp_path: Path) -> N
 def test_payload_runs_nothing_in_the_s3prl_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The s3prl subprocess loads `--upstream` through the dpbench hub entry, with the environment
     `dpbench superb` gives it, even when the caller's environment forces unrestricted loads."""
-    from dpbench.superb import compat
+    from dpbench.superb import launching
 
     marker = tmp_path / "ran"
     evil = payload_checkpoint(tmp_path / "evil.pt", marker)
     monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
-    env = compat.child_env("cpu")
+    env = launching.child_env("cpu")
     assert "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD" not in env
     env["PYTHONPATH"] = str(REPO)
-    code = ("import sys; from dpbench.superb import compat; compat.apply('cpu'); "
-            "from upstreams.dpbench.hubconf import dpbench; dpbench(ckpt=sys.argv[1])")
+    code = ("import sys; from dpbench.superb.backend import shims; shims.use_device('cpu'); "
+            "from dpbench.superb.backend.upstream.hubconf import dpbench; dpbench(ckpt=sys.argv[1])")
     done = subprocess.run([sys.executable, "-c", code, str(evil)], env=env, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode != 0 and not marker.exists()
@@ -204,7 +204,8 @@ def test_s3prl_states_checkpoint_loads_restricted(tmp_path: Path) -> None:
 # --- 2. no user string reaches an eval -------------------------------------------------------------------
 
 def test_evaluation_folder_reaches_s3prl_without_its_override_parser(tmp_path: Path) -> None:
-    from dpbench.superb.launch import EXPDIR_ENV, _expdir_from_env
+    from dpbench.superb.backend.launch import _expdir_from_env
+    from dpbench.superb.launching import EXPDIR_ENV
     from dpbench.superb.tasks import get_task
     from dpbench.superb.tasks.base import RunRequest
     from dpbench.superb.upstream_spec import parse_upstream
@@ -396,7 +397,7 @@ def test_a_second_compress_on_one_out_is_refused(tmp_path: Path, tiny_ckpt: Path
 
 def test_s3prl_checkpoint_rotation_keeps_the_old_file_until_the_new_one_exists(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from dpbench.superb import checkpoints
+    from dpbench.superb.backend import checkpoints
 
     monkeypatch.setattr(torch, "save", torch.save)  # restored after the test
     runner = types.ModuleType("runner")
@@ -412,7 +413,7 @@ def test_s3prl_checkpoint_rotation_keeps_the_old_file_until_the_new_one_exists(
 
 
 def test_an_unreadable_last_s3prl_checkpoint_is_set_aside(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    from dpbench.superb.checkpoints import drop_unreadable_last
+    from dpbench.superb.backend.checkpoints import drop_unreadable_last
 
     torch.save({"Args": argparse.Namespace(seed=1), "Step": 10}, tmp_path / "states-10.ckpt")
     torch.save({"Step": 20}, tmp_path / "states-20.ckpt")

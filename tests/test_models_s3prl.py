@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from dpbench.models import HiddenStates, build_encoder, tiny_config
 from dpbench.models.importers import from_fairseq, import_checkpoint
 from dpbench.models.importers.shapes import default_normalize_waveform
-from upstreams.dpbench.hubconf import dpbench as dpbench_upstream
+from dpbench.superb.backend.upstream.hubconf import dpbench as dpbench_upstream
 
 CONV_LAYERS = "[(32, 10, 5)] + [(32, 3, 2)] * 4 + [(32, 2, 2)] * 2"
 DICTIONARY = ["<s>", "<pad>", "</s>", "<unk>", "0", "1", "2"]

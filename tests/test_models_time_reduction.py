@@ -131,6 +131,17 @@ def test_too_short_input_is_a_clear_error():
         student()(torch.randn(1, 500))
 
 
+def test_the_upstream_pads_a_short_input_to_one_reduced_frame(tmp_path):
+    """The shortest input giving the layers one frame is the conv stack's receptive field for two frames."""
+    assert hubert_base_config().min_samples == 400
+    assert fithubert_config(hubert_base_config()).min_samples == 400 + 320
+    save_encoder(tmp_path / "fit.pt", student())
+    expert = dpbench_entry(ckpt=str(tmp_path / "fit.pt"))
+    with torch.no_grad():
+        out = expert([torch.randn(500)])
+    assert out["hidden_states"][0].shape[:2] == (1, 1)
+
+
 def test_s3prl_upstream_reports_the_reduced_frame_rate(tmp_path):
     """s3prl's Featurizer trims each utterance to round(len / rate) frames and asserts it is within 5 of
     what the upstream returned; S3PRLUpstream takes the rate from the expert."""

@@ -289,7 +289,7 @@ def test_cli_and_upstream_read_released(tmp_path: Path, one_thread: None) -> Non
     rows = [line.split() for line in result.output.splitlines() if line.strip()[:1].isdigit()]
     assert [row[1:] for row in rows[-4:]] == [["3", "60"], ["0", "0"], ["1", "33"], ["2", "128"]]
 
-    from upstreams.dpbench.hubconf import load_spec  # what `dpbench superb --upstream FILE` loads
+    from dpbench.superb.backend.upstream.hubconf import load_spec  # what `dpbench superb --upstream FILE` loads
 
     assert load_spec(str(path)).config == import_checkpoint(path).config
 

@@ -72,16 +72,17 @@ def test_make_trials_balances_and_needs_two_speakers() -> None:
 
 
 def test_local_prepare_writes_s3prl_csvs(tiny_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from dpbench.superb import compat
+    from dpbench.superb.backend import shims
 
     for name in ("CUDA_VISIBLE_DEVICES", "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"):  # restored after the test
         monkeypatch.setenv(name, os.environ.get(name, ""))
-    compat.apply("cpu")  # s3prl.problem needs its shims
-    from dpbench.superb.problems_asv import prepare_local_voxceleb1_for_sv
+    shims.use_device("cpu")  # importing the backend applied s3prl's shims
+    from dpbench.superb.backend.problems_asv import LocalASV
 
     root = tiny_corpus / "voxceleb1"
-    train_csv, (test_csv,) = prepare_local_voxceleb1_for_sv(
-        tmp_path, False, str(root), str(root / "iden_split.txt"), str(root / voxceleb1.TRIAL_FILE))
+    local = {"dataset_root": str(root), "split_file": str(root / "iden_split.txt"),
+             "trial_file": str(root / voxceleb1.TRIAL_FILE)}
+    train_csv, (test_csv,) = LocalASV().prepare_data(local, str(tmp_path), str(tmp_path / "cache"))
     train = pd.read_csv(train_csv)
     speakers = sorted({Path(p).parts[-3] for p in train["wav_path"]})
     assert speakers and all(not 10270 <= int(s[2:]) <= 10309 for s in speakers)  # test speakers never train

@@ -63,9 +63,9 @@ def test_read_rttm_as_s3prl_writes_it(tmp_path: Path) -> None:
 
 
 def test_scoring_grid_is_s3prls(tmp_path: Path) -> None:
-    from dpbench.superb import compat
+    from dpbench.superb.backend import shims
 
-    compat.apply("cpu")
+    shims.use_device("cpu")
     from s3prl.problem import SuperbSD
 
     expected = SuperbSD().default_config()["scoring"]
@@ -76,10 +76,10 @@ def test_scoring_grid_is_s3prls(tmp_path: Path) -> None:
 def test_scoring_stage_keeps_the_lowest_der_over_the_grid(tmp_path: Path) -> None:
     import torch
 
-    from dpbench.superb import compat
+    from dpbench.superb.backend import shims
 
-    compat.apply("cpu")
-    from dpbench.superb.problems_sd import ScoredSD
+    shims.use_device("cpu")
+    from dpbench.superb.backend.problems_sd import ScoredSD
     from dpbench.superb.tasks.sd import SCORE_FILE
 
     # 10 ms frames (frame shift 160 at 16 kHz). Speaker 0 posterior 0.65 over 0-1 s, speaker 1 0.45 over 0.5-1.5 s.

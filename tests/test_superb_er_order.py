@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from dpbench.data.synth import iemocap
-from dpbench.data.synth.iemocap import read_labels, s3prl_dialog_rank, write_s3prl_metadata
+from dpbench.superb.corpora import iemocap
+from dpbench.superb.corpora.iemocap import read_labels, s3prl_dialog_rank, write_s3prl_metadata
 
 # dialogs per session in the four-class metadata (IEMOCAP: 151 dialogs; Session 3 splits impro05/08 into a/b,
 # Session 5 has script01_1b)

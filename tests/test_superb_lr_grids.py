@@ -43,9 +43,9 @@ def test_sid_reaches_1e_1_and_pr_covers_its_runfile_search() -> None:
 
 
 def test_paper_defaults_are_s3prls_own() -> None:
-    from dpbench.superb import compat
+    from dpbench.superb.backend import shims
 
-    compat.apply("cpu")
+    shims.use_device("cpu")
     import s3prl.problem
 
     assert set(S3PRL_PROBLEM) == set(TRAINED)

@@ -20,7 +20,7 @@ from dpbench.superb.configs import CONFIG_DIR
 from dpbench.superb.der import read_rttm, score
 from dpbench.superb.tasks import get_task
 from dpbench.superb.tasks.base import RunRequest
-from dpbench.superb.tasks.sd import kaldi_view
+from dpbench.superb.corpora.librimix import kaldi_view
 from dpbench.superb.upstream_spec import UpstreamSpec
 
 
@@ -159,7 +159,7 @@ def test_test_stages_run_inference_then_scoring(librimix: Path, tmp_path: Path) 
     train, test = (yaml.safe_load(Path(stage.argv[-1]).read_text()) for stage in stages)
     assert (train["start"], train["stop"]) == (0, 1)
     assert (test["start"], test["stop"]) == (2, 3)
-    assert {stage.argv[1] for stage in stages} == {"dpbench.superb.problems_sd:ScoredSD"}
+    assert {stage.argv[1] for stage in stages} == {"dpbench.superb.backend.problems_sd:ScoredSD"}
 
 
 @pytest.mark.slow

@@ -34,9 +34,9 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def csvs(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> list[pd.DataFrame]:
     """train/valid/test as s3prl's `audio_snips_for_slot_filling` writes them (SUPERB's speaker lists)."""
-    from dpbench.superb import compat
+    from dpbench.superb.backend import shims
 
-    compat.apply("cpu")  # before the first s3prl.problem import
+    shims.use_device("cpu")  # the import applied the shims, before the first s3prl.problem import
     from s3prl.problem.asr.superb_sf import audio_snips_for_slot_filling
 
     lists = {f"{split}_speakers": [name for name, _ in snips.SPEAKERS[split]] for split in snips.SPLITS}

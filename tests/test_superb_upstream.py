@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from dpbench.models import build_encoder, save_encoder, tiny_config
-from upstreams.dpbench.hubconf import dpbench as dpbench_entry
-from upstreams.dpbench.hubconf import register
+from dpbench.superb.backend.upstream.hubconf import dpbench as dpbench_entry
+from dpbench.superb.backend.upstream.hubconf import register
 
 ODD_LENGTHS = [16000, 12345, 4801, 401]
 

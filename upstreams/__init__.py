@@ -1,5 +1,2 @@
-"""s3prl upstream entries for dpbench checkpoints, registered without editing s3prl's files."""
-
-from upstreams.dpbench.hubconf import ENTRY_NAME, dpbench, register
-
-__all__ = ["ENTRY_NAME", "dpbench", "register"]
+"""s3prl-style upstream entries of a dpbench source checkout (see README.md here): pointers to the entry the
+package ships, `dpbench.superb.backend.upstream`. Not part of the installed package."""

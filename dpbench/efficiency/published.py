@@ -33,10 +33,10 @@ LIGHTHUBERT_SMALL_PARAMS = 27e6  # as published (to 1M)
 def write_distilhubert(path: Path, seed: int = 0) -> int:
     """Save a random-weight DistilHuBERT as s3prl's distiller checkpoints are stored ("Config" and
     "Distiller"); returns the parameters of its prediction heads (which s3prl's upstream runs)."""
-    from dpbench.superb import compat
+    from dpbench.superb.backend import shims
 
-    compat.apply("cpu")
-    from s3prl.upstream.distiller.model import DistillerConfig, DistillerModel
+    shims.use_device("cpu")
+    from dpbench.superb.backend.reference_models import DistillerConfig, DistillerModel
 
     torch.manual_seed(seed)
     model = DistillerModel(DistillerConfig(DISTILHUBERT_CONFIG))
@@ -46,10 +46,10 @@ def write_distilhubert(path: Path, seed: int = 0) -> int:
 
 def write_lighthubert_small(path: Path, seed: int = 0) -> None:
     """Save a random-weight LightHuBERT Small as its checkpoints are stored ("cfg" -> "model", "model")."""
-    from dpbench.superb import compat
+    from dpbench.superb.backend import shims
 
-    compat.apply("cpu")
-    from s3prl.upstream.lighthubert.lighthubert import LightHuBERT, LightHuBERTConfig
+    shims.use_device("cpu")
+    from dpbench.superb.backend.reference_models import LightHuBERT, LightHuBERTConfig
 
     torch.manual_seed(seed)
     config = LightHuBERTConfig(LIGHTHUBERT_SMALL_CONFIG)

@@ -64,27 +64,9 @@ def load(spec: ModelSpec) -> tuple[nn.Module, Forward]:
 
 
 def _load_s3prl(spec: ModelSpec) -> nn.Module:
-    from dpbench.superb import compat
+    from dpbench.superb.backend import shims
 
-    compat.apply("cpu")
-    import s3prl.hub as hub
-    import s3prl.util.download as s3prl_download
+    shims.use_device("cpu")
+    from dpbench.superb.backend.hub import build_entry
 
-    factory = getattr(hub, spec.s3prl_entry or "", None)
-    if factory is None:
-        raise DpbenchError(f"{spec.source!r}: s3prl has no hub entry {spec.s3prl_entry!r}; see s3prl.hub.options()")
-    if spec.s3prl_ckpt is not None:
-        return factory(ckpt=spec.s3prl_ckpt)
-    if spec.s3prl_entry.endswith("_local"):
-        raise DpbenchError(f"{spec.source!r}: a `_local` entry needs its checkpoint: s3prl:{spec.s3prl_entry}=PATH")
-
-    def refuse_download(filepath: Path, url: str, *args: object, **kwargs: object) -> None:
-        if not Path(filepath).is_file():
-            raise DpbenchError(f"{spec.source!r}: s3prl would download {url}; nothing is downloaded. Place the file "
-                               f"at {filepath}, or pass it as s3prl:<entry>_local=PATH")
-
-    real_download, s3prl_download._download = s3prl_download._download, refuse_download
-    try:
-        return factory()
-    finally:
-        s3prl_download._download = real_download
+    return build_entry(spec.source, spec.s3prl_entry or "", spec.s3prl_ckpt)

@@ -80,6 +80,16 @@ class EncoderConfig:
             rate *= stride
         return rate
 
+    @property
+    def min_samples(self) -> int:
+        """The shortest waveform that gives one frame to the transformer layers: the conv stack's receptive
+        field for `time_reduction` consecutive frames (400 samples for the wav2vec 2.0 stack)."""
+        receptive = 1
+        for kernel, stride in zip(reversed(self.conv_kernels), reversed(self.conv_strides)):
+            receptive = (receptive - 1) * stride + kernel
+        conv_stride = self.downsample_rate // self.time_reduction
+        return receptive + (self.time_reduction - 1) * conv_stride
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -11,7 +11,7 @@ from dpbench.report.tables import (
     SCORE_COLUMN, SCORE_TASKS_COLUMN, UNCERTAINTY_COLUMNS, UNCERTAINTY_SEPARATOR, SuperbTable,
 )
 from dpbench.report.uncertainty import TIE_MARK
-from dpbench.report.tasks import TASKS, Task, column_key
+from dpbench.report.tasks import TASKS, TaskSpec, column_key
 
 MISSING = "—"
 _LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
@@ -46,12 +46,12 @@ def _metric_parts(row: pd.Series, column: str, metric) -> tuple[str, str]:
     return text, f"[{metric.format(extra['ci_low'])}, {metric.format(extra['ci_high'])}]"
 
 
-def _task_parts(row: pd.Series, task: Task) -> list[tuple[str, str]]:
+def _task_parts(row: pd.Series, task: TaskSpec) -> list[tuple[str, str]]:
     parts = [_metric_parts(row, column_key(task, metric), metric) for metric in task.metrics]
     return [(MISSING, "")] if all(main == MISSING for main, _ in parts) else parts
 
 
-def _task_cell(row: pd.Series, task: Task) -> str:
+def _task_cell(row: pd.Series, task: TaskSpec) -> str:
     return " / ".join(f"{main} {interval}".strip() for main, interval in _task_parts(row, task))
 
 
@@ -72,7 +72,7 @@ def display_rows(table: SuperbTable) -> list[list[str]]:
 
 
 def _headers(up: str, down: str) -> list[str]:
-    def task_header(task: Task) -> str:
+    def task_header(task: TaskSpec) -> str:
         return f"{task.name} " + " / ".join(f"{m.label}{up if m.higher_is_better else down}" for m in task.metrics)
 
     tasks = [task_header(task) for task in TASKS]

@@ -1,1 +1,3 @@
-"""SUPERB evaluation through s3prl's own code: launcher, task preparation, runs and result parsing."""
+"""SUPERB evaluation through s3prl's own code, in three layers: corpus adapters (`corpora/`), the s3prl
+backend (`backend/`, the only code importing s3prl), and task specs as data (`specs.py`) with the task
+behaviour that runs them (`tasks/`, `run.py`, `cli.py`). See docs/ARCHITECTURE.md."""

@@ -1,4 +1,5 @@
-"""Loading the shipped downstream configs, filling them in, and hashing them."""
+"""Loading the downstream configs shipped in the package (`dpbench/superb/downstream_configs/`), filling
+them in, and hashing them."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import yaml
 
 from dpbench.errors import DpbenchError
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "downstream_configs"
+CONFIG_DIR = Path(__file__).resolve().parent / "downstream_configs"  # shipped in the package
 SCALES = ("cpu", "paper")
 
 

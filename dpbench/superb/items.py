@@ -42,7 +42,7 @@ from dpbench.superb.tasks.sf import TEST_NAME as SF_TEST_NAME
 Reader = Callable[[Path, dict, dict, float], Items | None]
 _READERS: dict[str, Reader] = {}
 ITEMS_FILE = "test_items.json"
-TRIAL_SCORES = "trial_scores.csv"  # label,enroll,test,score per ASV test trial (written by problems_asv)
+TRIAL_SCORES = "trial_scores.csv"  # label,enroll,test,score per ASV test trial (backend/problems_asv.py writes it)
 
 
 def register(task: str, reader: Reader) -> None:
@@ -123,7 +123,7 @@ def _edits(run_dir: Path, config: dict, settings: dict, value: float) -> Items:
 
 
 def _slot_f1(run_dir: Path, config: dict, settings: dict, value: float) -> Items:
-    from s3prl.metric.slot_filling import slot_type_f1  # s3prl's own F1; imported here, it takes seconds
+    from dpbench.superb.backend.metrics import slot_type_f1  # s3prl's own F1; imported here, it takes seconds
 
     ids, hyps, refs = _hyp_ref(run_dir, SF_TEST_NAME)
     return Items(ids, np.array([slot_type_f1([h], [r]) for h, r in zip(hyps, refs)]), np.ones(len(ids)))

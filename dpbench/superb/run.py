@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -18,14 +17,12 @@ from dpbench.io_utils import atomic_write_json, make_dirs
 from dpbench.records.superb_result import SuperbResult, read_result
 from dpbench.results import RecordFolder, ResultsStore, open_store
 from dpbench.stats import interval
-from dpbench.superb import compat
+from dpbench.superb import launching
 from dpbench.superb.configs import CONFIG_DIR, config_hash, get_key, load_config, set_key
 from dpbench.superb.items import ITEMS_FILE, read_items
 from dpbench.superb.tasks.base import RunRequest, Stage, Task
 from dpbench.superb.tasks.problem_task import ProblemTask
 from dpbench.superb.upstream_spec import UpstreamSpec, complexity, fingerprint
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -211,10 +208,9 @@ def _run_stage(stage: Stage, run_dir: Path, options: RunOptions, label: str) -> 
                                "dev-best checkpoint; check its log in the run folder")
     run_dir.mkdir(parents=True, exist_ok=True)
     log_path = run_dir / f"{stage.name}.log"
-    env = compat.child_env(options.device)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    env = launching.child_env(options.device)
     env.update(stage.env)
-    command = [sys.executable, "-m", "dpbench.superb.launch", *stage.argv]
+    command = launching.command(stage.argv)
     _say(f"[dpbench] {label} {stage.name}: running s3prl (log: {log_path})")
     start = time.time()
     with open(log_path, "ab") as log:

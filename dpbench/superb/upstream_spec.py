@@ -51,9 +51,9 @@ def complexity(spec: UpstreamSpec) -> tuple[int | None, float | None]:
     if not spec.is_dpbench:
         return None, None
     from dpbench.models.complexity import count_macs, count_params
-    from upstreams.dpbench.hubconf import load_spec
+    from dpbench.teachers import load_model
 
-    model = load_spec(spec.ckpt)
+    model = load_model(spec.ckpt)
     return int(count_params(model.config)), float(count_macs(model.config))
 
 

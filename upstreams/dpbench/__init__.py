@@ -1,1 +1,2 @@
-"""The `dpbench` s3prl upstream: any dpbench checkpoint, teacher checkpoint or teacher name."""
+"""The `dpbench` s3prl upstream, in s3prl's layout (`expert.py`, `hubconf.py`); both re-export the packaged
+entry in `dpbench.superb.backend.upstream`."""

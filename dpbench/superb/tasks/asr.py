@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from dpbench.superb.configs import with_paths
+from dpbench.superb.corpora.librispeech import recipe_view
 from dpbench.superb.parse import problem_result
-from dpbench.superb.prepare.librispeech import recipe_view
+from dpbench.superb.specs import SPEC_BY_NAME
 from dpbench.superb.tasks.base import Outcome, RunRequest
 from dpbench.superb.tasks.problem_task import ProblemTask
 
 
 class ASR(ProblemTask):
-    name = "ASR"
-    stem = "asr"
-    metric = "wer"
-    higher_is_better = False
-    corpus = "LibriSpeech"
+    spec = SPEC_BY_NAME["ASR"]
     problem = "s3prl.problem.asr.superb_asr:SuperbASR"
     train_stop = 3
     test_start = 4

@@ -5,8 +5,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from dpbench.errors import DpbenchError
+from dpbench.superb.specs import TaskSpec
 from dpbench.superb.upstream_spec import UpstreamSpec
 
 
@@ -22,7 +24,7 @@ class RunRequest:
 
 @dataclass
 class Stage:
-    """One s3prl subprocess: `python -m dpbench.superb.launch <argv>`."""
+    """One s3prl subprocess: `python -m dpbench.superb.backend.launch <argv>`."""
 
     name: str
     argv: list[str]
@@ -44,18 +46,29 @@ class Outcome:
 
 
 class Task(ABC):
-    """A SUPERB task run through s3prl's own code."""
+    """How a SUPERB task runs through s3prl's own code. What it is (name, corpus, config stem, metrics and
+    their directions) is its `spec`, a record of `dpbench.superb.specs`; the attributes below the spec are
+    copied from it when a subclass is defined."""
 
-    name: str              # "KS"
-    stem: str              # config file stem: downstream_configs/<stem>_<scale>.yaml
-    metric: str            # "accuracy", "per", ...
-    higher_is_better: bool
+    spec: ClassVar[TaskSpec]
+    name: ClassVar[str]               # spec.name, "KS"
+    stem: ClassVar[str]               # spec.stem: dpbench/superb/downstream_configs/<stem>_<scale>.yaml
+    corpus: ClassVar[str]             # spec.corpus: folder under the data root, e.g. "speech_commands"
+    metric: ClassVar[str]             # spec.primary.name: "accuracy", "per", ...
+    higher_is_better: ClassVar[bool]  # spec.primary.higher_is_better
+    secondary_metrics: ClassVar[dict[str, bool]] = {}  # other metrics it reports -> higher is better (SF: cer)
     lr_key: str            # dotted config key of the learning rate
     steps_key: str         # dotted config key of the number of training steps
-    corpus: str            # folder under the data root, e.g. "speech_commands"
     trains: bool = True    # False for QbE: DTW on frozen features, no learning rate or steps
     options: tuple[str, ...] = ()  # task-specific `dpbench superb` options it accepts (ER: "folds")
-    secondary_metrics: dict[str, bool] = {}  # other metrics it reports -> higher is better (SF: {"cer": False})
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        spec = cls.__dict__.get("spec")
+        if spec is not None:
+            cls.name, cls.stem, cls.corpus = spec.name, spec.stem, spec.corpus
+            cls.metric, cls.higher_is_better = spec.primary.name, spec.primary.higher_is_better
+            cls.secondary_metrics = {metric.name: metric.higher_is_better for metric in spec.secondary}
 
     def corpus_dir(self, data_root: Path, marker: str = "") -> Path:
         """The task's corpus folder, checked to exist (with `marker` inside it when given)."""
@@ -78,19 +91,3 @@ class Task(ABC):
     @abstractmethod
     def outcome(self, request: RunRequest, config: dict, settings: dict) -> Outcome:
         """Parse s3prl's output into SUPERB units."""
-
-
-def require_batches(task: str, items: int, batch_size: int, what: Path) -> None:
-    """Guard s3prl's infinite loop when the training split yields no full batch."""
-    if items < batch_size:
-        raise DpbenchError(
-            f"{task}: the training split in {what} has {items} items, fewer than one batch ({batch_size}); "
-            "s3prl would loop forever. Use a bigger corpus (e.g. `dpbench data synth --size small`) "
-            "or a config with a smaller batch size"
-        )
-
-
-def require(predicate: bool, message: str) -> None:
-    if not predicate:
-        raise DpbenchError(message)
-

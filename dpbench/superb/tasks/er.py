@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 
 from dpbench.errors import DpbenchError
+from dpbench.superb.checks import require_batches
 from dpbench.superb.configs import set_key, with_paths
-from dpbench.superb.tasks.base import RunRequest, require_batches
+from dpbench.superb.corpora.iemocap import write_s3prl_metadata
+from dpbench.superb.specs import SPEC_BY_NAME
+from dpbench.superb.tasks.base import RunRequest
 from dpbench.superb.tasks.runner_task import RunnerTask
 
 ALL_FOLDS = ["fold1", "fold2", "fold3", "fold4", "fold5"]
@@ -23,11 +26,7 @@ def parse_folds(text: str) -> list[str]:
 
 
 class ER(RunnerTask):
-    name = "ER"
-    stem = "er"
-    metric = "accuracy"
-    higher_is_better = True
-    corpus = "iemocap"
+    spec = SPEC_BY_NAME["ER"]
     downstream = "emotion"
     options = ("folds",)
 
@@ -38,8 +37,6 @@ class ER(RunnerTask):
         return set_key(with_paths(config, {}), "downstream_expert.datarc.test_fold", variant)
 
     def fill(self, request: RunRequest, config: dict) -> dict:
-        from dpbench.data.synth.iemocap import write_s3prl_metadata
-
         root = self.corpus_dir(request.data_root, "Session1")
         meta_dir = request.run_dir / "metadata"
         for path in write_s3prl_metadata(root, meta_dir):

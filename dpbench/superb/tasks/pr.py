@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 from dpbench.superb.configs import with_paths
-from dpbench.superb.prepare.librispeech import recipe_view
-from dpbench.superb.tasks.base import RunRequest, require
+from dpbench.superb.corpora.librispeech import lexicon_file, recipe_view
+from dpbench.superb.specs import SPEC_BY_NAME
+from dpbench.superb.tasks.base import RunRequest
 from dpbench.superb.tasks.problem_task import ProblemTask
 
 
 class PR(ProblemTask):
-    name = "PR"
-    stem = "pr"
-    metric = "per"
-    higher_is_better = False
-    corpus = "LibriSpeech"
-    problem = "dpbench.superb.problems:LexiconPR"
+    spec = SPEC_BY_NAME["PR"]
+    problem = "dpbench.superb.backend.problems_pr:LexiconPR"
     train_stop = 3
     test_start = 4
 
     def fill(self, request: RunRequest, config: dict) -> dict:
         source = self.corpus_dir(request.data_root)
-        lexicon = source / "lexicon.txt"
-        require(lexicon.is_file(), (
-            f"PR needs {lexicon} (WORD<TAB>PHONES, ARPAbet with stress). Synthetic corpora include it; for real "
-            "LibriSpeech, concatenate s3prl's librispeech-lexicon-200k-g2p.txt and "
-            "librispeech-lexicon-allothers-g2p.txt (huggingface.co/datasets/s3prl/g2p) into that file"))
+        lexicon = lexicon_file(source)
         view = recipe_view(source, request.run_dir, config["prepare_data"])
         return with_paths(config, {"prepare_data.dataset_root": view, "prepare_data.lexicon": lexicon})

@@ -10,7 +10,7 @@ from dpbench.superb.tasks.base import Outcome, RunRequest, Stage, Task
 
 
 class ProblemTask(Task):
-    """A task driven by `python -m dpbench.superb.launch problem <module:Class> <config.yaml>`."""
+    """A task driven by `python -m dpbench.superb.backend.launch problem <module:Class> <config.yaml>`."""
 
     problem: str         # "module:Class"
     train_stop: int      # last stage that trains

@@ -16,8 +16,11 @@ from pathlib import Path
 from dpbench.errors import DpbenchError
 from dpbench.io_utils import atomic_write_json
 from dpbench.superb import qbe_score
+from dpbench.superb.checks import require
 from dpbench.superb.configs import with_paths, write_yaml
-from dpbench.superb.tasks.base import Outcome, RunRequest, Stage, Task, require
+from dpbench.superb.corpora.quesst14 import MARKER, check_layout
+from dpbench.superb.specs import SPEC_BY_NAME
+from dpbench.superb.tasks.base import Outcome, RunRequest, Stage, Task
 from dpbench.superb.upstream_spec import UpstreamSpec
 
 # s3prl's evaluate split -> the query set (and ground-truth folder) it searches with
@@ -25,27 +28,19 @@ SPLITS = {"dev": "dev", "test": "eval"}
 
 
 class QbE(Task):
-    name = "QbE"
-    stem = "qbe"
-    metric = "mtwv"  # a fraction in [0, 1], as SUPERB reports it
-    higher_is_better = True
+    spec = SPEC_BY_NAME["QbE"]
     trains = False
     lr_key = "optimizer.lr"
     steps_key = "runner.total_steps"
-    corpus = "quesst14Database"
     downstream = "quesst14_dtw"
 
     def prepare(self, request: RunRequest, config: dict, settings: dict) -> dict:
-        root = self.corpus_dir(request.data_root, "scoring/language_key_utterances.lst")
-        for query_set in SPLITS.values():
-            require((root / "scoring" / f"language_key_{query_set}.lst").is_file(),
-                    f"QbE needs {root / 'scoring' / f'language_key_{query_set}.lst'} (QUESST 2014 layout)")
-            require((root / "scoring" / f"groundtruth_quesst14_{query_set}").is_dir(),
-                    f"QbE needs {root / 'scoring' / f'groundtruth_quesst14_{query_set}'} to score MTWV")
+        root = self.corpus_dir(request.data_root, MARKER)
+        check_layout(root)
         missing = [package for module, package in (("dtw", "dtw-python==1.9.0"), ("lxml", "lxml==6.1.3"))
                    if importlib.util.find_spec(module) is None]  # fmt: skip
         require(not missing, f"s3prl's quesst14_dtw imports {', '.join(missing)}: `pip install {' '.join(missing)}`")
-        require("runner" in config, f"downstream_configs/{self.stem}_*.yaml needs a `runner:` section "
+        require("runner" in config, f"downstream config {self.stem}_*.yaml needs a `runner:` section "
                                     "(s3prl's evaluate mode reads it)")
         return with_paths(config, {"downstream_expert.datarc.dataset_root": root})
 
@@ -105,6 +100,6 @@ def hidden_states(upstream: UpstreamSpec) -> int:
     if not upstream.is_dpbench:
         raise DpbenchError(f"QbE cannot count the layers of the s3prl upstream {upstream.entry!r}: list them in "
                            "the config's `dpbench: layers: [...]` (indices for s3prl's -l)")
-    from upstreams.dpbench.hubconf import load_spec
+    from dpbench.teachers import load_model
 
-    return int(load_spec(str(upstream.ckpt)).config.num_layers) + 1
+    return int(load_model(str(upstream.ckpt)).config.num_layers) + 1

@@ -5,10 +5,11 @@ from __future__ import annotations
 from abc import abstractmethod
 from pathlib import Path
 
+from dpbench.superb.checks import require
 from dpbench.superb.configs import get_key, write_yaml
-from dpbench.superb.launch import EXPDIR_ENV
+from dpbench.superb.launching import EXPDIR_ENV, patch_args
 from dpbench.superb.parse import runner_best_value, runner_split_value
-from dpbench.superb.tasks.base import Outcome, RunRequest, Stage, Task, require
+from dpbench.superb.tasks.base import Outcome, RunRequest, Stage, Task
 
 
 class RunnerTask(Task):
@@ -27,7 +28,8 @@ class RunnerTask(Task):
     def variant_config(self, config: dict, variant: str) -> dict:
         return config
 
-    def stage_env(self, request: RunRequest, variant: str) -> dict[str, str]:
+    def patches(self, request: RunRequest) -> dict[str, str]:
+        """Named s3prl patches (`dpbench.superb.backend.patches`) this task's stages need: name -> value."""
         return {}
 
     def prepare(self, request: RunRequest, config: dict, settings: dict) -> dict:
@@ -60,21 +62,20 @@ class RunnerTask(Task):
             if request.upstream.ckpt:
                 upstream += ["-k", request.upstream.ckpt]
             prefix = f"{variant}-" if variant else ""
-            env = self.stage_env(request, variant)
+            runner = ["runner", *patch_args(self.patches(request))]
             stages.append(Stage(
                 name=f"{prefix}train",
-                argv=["runner", "-m", "train", *upstream, "-d", self.downstream, "-c", str(config_path),
+                argv=[*runner, "-m", "train", *upstream, "-d", self.downstream, "-c", str(config_path),
                       "-p", str(train_dir), "--device", request.device, "-a"],
-                env=env,
             ))
             best = train_dir / f"{self.dev_split}-best.ckpt"
             stages.append(Stage(
                 name=f"{prefix}evaluate",
-                argv=["runner", "-m", "evaluate", "-e", str(best), "-t", self.test_split,
+                argv=[*runner, "-m", "evaluate", "-e", str(best), "-t", self.test_split,
                       "--device", request.device],
                 requires=[best],
                 fallback=(best, train_dir / f"states-{config['runner']['total_steps']}.ckpt"),
-                env={**env, EXPDIR_ENV: str(eval_dir)},
+                env={EXPDIR_ENV: str(eval_dir)},
             ))
         return stages
 

@@ -3,14 +3,13 @@ tokens around each slot value. Reported: slot-type F1 (percent, higher is better
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import yaml
 
-from dpbench.data.synth.snips import SPEAKERS, SPLITS, TRANSCRIPTS
 from dpbench.superb.configs import with_paths
+from dpbench.superb.corpora.snips import MARKER, speaker_lists
 from dpbench.superb.parse import problem_best_valid, problem_result
-from dpbench.superb.tasks.base import Outcome, RunRequest, require
+from dpbench.superb.specs import SPEC_BY_NAME
+from dpbench.superb.tasks.base import Outcome, RunRequest
 from dpbench.superb.tasks.problem_task import ProblemTask
 
 # result.yaml key -> `details` key (all in percent); `cer`/`wer` there are over whole transcripts.
@@ -26,31 +25,16 @@ TEST_NAME = "test"  # SuperbSF writes test.csv, so its results land in evaluate/
 
 
 class SF(ProblemTask):
-    name = "SF"
-    stem = "sf"
-    metric = "f1"
-    higher_is_better = True
-    secondary_metrics = {"cer": False}  # slot-value CER, percent
-    corpus = "snips"
+    spec = SPEC_BY_NAME["SF"]
     problem = "s3prl.problem.asr.superb_sf:SuperbSF"
     train_stop = 3
     test_start = 4
 
     def fill(self, request: RunRequest, config: dict) -> dict:
-        source = self.corpus_dir(request.data_root, TRANSCRIPTS)
-        data = config.get("prepare_data", {})
-        paths: dict = {"prepare_data.dataset_root": source}
-        for split in SPLITS:
-            key = f"{split}_speakers"
-            listed = data.get(key) or [name for name, _ in SPEAKERS[split]]
-            present = speakers_in(source / split)
-            chosen = [name for name in listed if name in present]
-            require(bool(chosen), (
-                f"SF: no {split} audio in {source / split} from the speakers of {key} ({', '.join(listed)}): "
-                f"it holds {', '.join(sorted(present)) or 'no <Speaker>-snips-... .wav files'}; fix "
-                f"prepare_data.{key} in the config or regenerate the corpus"))
-            paths[f"prepare_data.{key}"] = chosen
-        return with_paths(config, paths)
+        source = self.corpus_dir(request.data_root, MARKER)
+        speakers = speaker_lists(source, config.get("prepare_data", {}))
+        return with_paths(config, {"prepare_data.dataset_root": source,
+                                   **{f"prepare_data.{key}": names for key, names in speakers.items()}})
 
     def outcome(self, request: RunRequest, config: dict, settings: dict) -> Outcome:
         exp = request.run_dir / "exp"
@@ -64,7 +48,3 @@ class SF(ProblemTask):
             secondary={"cer": 100.0 * problem_result(result, "slot_value_cer")},
         )
 
-
-def speakers_in(folder: Path) -> set[str]:
-    """Speaker names of the `<Speaker>-snips-<split>-<n>.wav` files under `folder`."""
-    return {path.stem.split("-")[0] for path in folder.rglob("*.wav")} if folder.is_dir() else set()

@@ -1,4 +1,5 @@
-"""A LibriSpeech view that s3prl's `LibriSpeech` corpus class can parse (it needs `SPEAKERS.TXT`)."""
+"""LibriSpeech for ASR and PR: `<split>/<spk>/<chap>/<spk>-<chap>-<utt>.flac` + `.trans.txt`, and for PR a
+lexicon. Writes a view that s3prl's `LibriSpeech` corpus class can parse (it needs `SPEAKERS.TXT`)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,20 @@ from pathlib import Path
 
 from dpbench.errors import DpbenchError
 from dpbench.io_utils import atomic_write_text
+from dpbench.superb.checks import require
 
 SPEAKERS_HEADER = ";ID  |SEX| SUBSET           |MINUTES| NAME\n"
+LEXICON = "lexicon.txt"
+
+
+def lexicon_file(source: Path) -> Path:
+    """The corpus's phoneme lexicon (`WORD<TAB>PH PH ...`), which PR phonemizes transcripts with."""
+    lexicon = source / LEXICON
+    require(lexicon.is_file(), (
+        f"PR needs {lexicon} (WORD<TAB>PHONES, ARPAbet with stress). Synthetic corpora include it; for real "
+        "LibriSpeech, concatenate s3prl's librispeech-lexicon-200k-g2p.txt and "
+        "librispeech-lexicon-allothers-g2p.txt (huggingface.co/datasets/s3prl/g2p) into that file"))
+    return lexicon
 
 
 def count_utterances(split_dir: Path) -> int:

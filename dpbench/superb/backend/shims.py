@@ -1,4 +1,5 @@
-"""Run-time shims s3prl needs on the pinned stack; `apply` runs before any s3prl import."""
+"""Run-time shims s3prl needs on the pinned stack. `apply` runs when `dpbench.superb.backend` is imported,
+so before any s3prl import (every module that imports s3prl lives in that package)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,9 @@ import sys
 import types
 
 
-def apply(device: str) -> None:
+def apply() -> None:
     """Let s3prl's own checkpoints (argparse.Namespace args, config dicts) load through torch's restricted
-    loader with dpbench's allowlist, hide GPUs for CPU runs, fill missing imports."""
-    if device == "cpu":
-        os.environ["CUDA_VISIBLE_DEVICES"] = ""
+    loader with dpbench's allowlist, and fill the imports s3prl needs but dpbench does not install."""
     import torch
 
     from dpbench.safe_load import allowed_globals
@@ -22,15 +21,11 @@ def apply(device: str) -> None:
     _hear_scoring_stubs()
 
 
-def child_env(device: str) -> dict[str, str]:
-    """Environment for an s3prl subprocess on `device` (unbuffered, so its progress reaches the log live)."""
-    env = dict(os.environ)
-    env.pop("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", None)  # every load in s3prl stays restricted
-    env["PYTHONUNBUFFERED"] = "1"
-    env.setdefault("OMP_NUM_THREADS", str(max(1, min(4, os.cpu_count() or 1))))
+def use_device(device: str) -> None:
+    """Hide GPUs from this process for a CPU run (s3prl's runner calls `torch.cuda.device` when CUDA is
+    visible, which fails for a CPU device); call before CUDA is first used."""
     if device == "cpu":
-        env["CUDA_VISIBLE_DEVICES"] = ""
-    return env
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""
 
 
 def _tensorboard_writer() -> None:

@@ -1,7 +1,9 @@
 """Entry point of every s3prl subprocess: registers the dpbench upstream, then hands over to s3prl.
 
-    python -m dpbench.superb.launch runner  <run_downstream.py arguments>
-    python -m dpbench.superb.launch problem <module:Class> <config.yaml>
+    python -m dpbench.superb.backend.launch runner [--patch NAME=VALUE ...] <run_downstream.py arguments>
+    python -m dpbench.superb.backend.launch problem <module:Class> <config.yaml>
+
+The shims are already applied: importing `dpbench.superb.backend` applies them.
 """
 
 from __future__ import annotations
@@ -10,11 +12,9 @@ import importlib
 import os
 import sys
 
-from dpbench.superb import checkpoints, compat
-
-# The folder an evaluation writes to. It reaches s3prl this way, not as `-o args.expdir='...'`, because
-# s3prl's override parser eval()s values: a quote in the path would run code, an `=` would break it.
-EXPDIR_ENV = "DPBENCH_EXPDIR"
+from dpbench.superb.backend import checkpoints, patches, shims
+from dpbench.superb.backend.upstream.hubconf import register
+from dpbench.superb.launching import EXPDIR_ENV
 
 
 def _device(argv: list[str]) -> str:
@@ -23,11 +23,9 @@ def _device(argv: list[str]) -> str:
 
 def run_legacy(argv: list[str]) -> None:
     """s3prl's legacy runner (`run_downstream.py`), the SUPERB-paper protocol."""
-    compat.apply(_device(argv))
-    from upstreams.dpbench.hubconf import register
-
+    shims.use_device(_device(argv))
     register()
-    _redirect_sid_cache()
+    argv = patches.apply_requested(argv)
     from s3prl import run_downstream
 
     _expdir_from_env(run_downstream)
@@ -57,16 +55,6 @@ def _expdir_from_env(run_downstream: object) -> None:
     run_downstream.get_downstream_args = get_downstream_args
 
 
-def _redirect_sid_cache() -> None:
-    """s3prl's voxceleb1 dataset caches file lists in its package folder regardless of the corpus;
-    `DPBENCH_VOXCELEB1_CACHE` moves that cache into the run folder."""
-    cache = os.environ.get("DPBENCH_VOXCELEB1_CACHE")
-    if cache:
-        import s3prl.downstream.voxceleb1.dataset as voxceleb1_dataset
-
-        voxceleb1_dataset.CACHE_PATH = cache
-
-
 def run_problem(target: str, config_path: str) -> None:
     """An `s3prl.problem` recipe (or a dpbench subclass of one) with a full YAML config."""
     import yaml
@@ -74,9 +62,7 @@ def run_problem(target: str, config_path: str) -> None:
 
     with open(config_path, encoding="utf-8") as handle:
         overrides = yaml.safe_load(handle)
-    compat.apply(overrides.get("device", "cuda"))
-    from upstreams.dpbench.hubconf import register
-
+    shims.use_device(overrides.get("device", "cuda"))
     register()
     module_name, class_name = target.split(":")
     problem = getattr(importlib.import_module(module_name), class_name)()

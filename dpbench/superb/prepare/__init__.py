@@ -1,1 +1,0 @@
-"""Writing the metadata, lexicons and folder layouts s3prl's task code expects but the pip package lacks."""
