@@ -126,7 +126,7 @@ def test_every_referenced_repository_file_exists() -> None:
         ("compress/runner.py", True),  # inside the package, from the package folder
         ("tests/test_superb_{qbe,sf}.py", True),
         ("benchmarks/bench_<name>.py", True),
-        ("downstream_configs/{self.stem}_*.yaml", True),
+        ("dpbench/superb/downstream_configs/{self.stem}_*.yaml", True),
         ("NO_SUCH_DOC.md", False),
         ("docs/no_such_doc.md", False),
         ("tests/test_superb_{qbe,nothing}.py", False),
