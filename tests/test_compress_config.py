@@ -60,3 +60,22 @@ def test_make_config_takes_every_scale_default(scale):
 def test_config_takes_keywords_only():
     with pytest.raises(TypeError):
         CompressConfig("t", "d")  # positional arguments are refused: a field is always named
+
+
+def test_stage_specs_built_from_the_config():
+    from dpbench.compress.module import LoaderSpec, StageSpec
+
+    config = make_config("cpu", "dphubert", "/data", {"target_kind": "macs", "accumulate": 2})
+    loader = LoaderSpec.from_config(config, Path("/data/train.tsv"), Path("/run/skipped_audio.tsv"))
+    assert loader == LoaderSpec(Path("/data/train.tsv"), max_batch_seconds=8.0, max_item_seconds=4.0, seed=0,
+                                accumulate=2, num_workers=0, skip_log=Path("/run/skipped_audio.tsv"))
+    prune = StageSpec.prune(config, 123.0, loader)
+    assert prune == StageSpec("prune", 300, lr=2e-4, warmup_steps=90, gate_lr=0.1, lambda_lr=0.02,
+                              schedule_gates=False, target=0.75, target_warmup_steps=150, kind="macs",
+                              teacher_size=123.0, loader=loader)
+    final = StageSpec.final(config, 123.0, loader)
+    assert final == StageSpec("final", 100, lr=1e-4, warmup_steps=20, target=0.75, kind="macs", teacher_size=123.0,
+                              loader=loader)
+    paper = StageSpec.prune(make_config("paper", "dphubert", "/data", {}), 1.0, loader)
+    assert (paper.warmup_steps, paper.target_warmup_steps, paper.gate_lr, paper.schedule_gates) == (15_000, 5_000,
+                                                                                                    0.02, True)
