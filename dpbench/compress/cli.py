@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from dpbench.ablations import ABLATIONS
 from dpbench.compress.config import METHODS, PRUNE_UNITS, SCALE_DEFAULTS, make_config
 from dpbench.compress.distill import COS_TYPES, DISTILL_MODES, RECIPE_LAYERS, format_layer_groups, parse_layer_groups
-from dpbench.models.components import CONV_GATE_NORMS
 from dpbench.compress.sparsity import TARGET_KINDS
 from dpbench.errors import DpbenchError
+from dpbench.models.components import CONV_GATE_NORMS
 from dpbench.records.compress_summary import CompressionSummary
 from dpbench.safe_load import trust_option
 from dpbench.scales import SCALES
@@ -152,7 +153,7 @@ def _devices(value: str) -> int | str:
 @trust_option
 def compress_command(data: str, out: str, scale: str, method: str, accelerator: str, devices: str, num_nodes: int,
                      precision: str, compile_: bool, name: str | None, resume: bool,
-                     target_sparsities: list[float] | None, **options) -> None:
+                     target_sparsities: list[float] | None, **options: Any) -> None:
     """Compress a speech SSL teacher by joint distillation and structured pruning (DPHuBERT), or train a
     baseline student, through stage 1 (distill + prune), physical pruning, stage 2 (final distill) and
     the final save. Writes RUN/student.pt, RUN/summary.json and RUN/train_log.csv."""

@@ -30,7 +30,6 @@ from dpbench.compress.sparsity import TARGET_KINDS
 from dpbench.errors import DpbenchError
 from dpbench.models.components import CONV_GATE_NORMS
 from dpbench.models.pruning import Alignment
-
 from dpbench.scales import SCALES
 
 METHODS = ("dphubert", "distilhubert", "fithubert", "fithubert-thin", "half")
