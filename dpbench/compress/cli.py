@@ -98,7 +98,8 @@ def _devices(value: str) -> int | str:
 @click.option("--stage2-steps", type=int, default=None, help=f"Final distillation steps {_by_scale('stage2_steps')}.")
 @click.option("--lr", type=float, default=None, help=f"Model and head learning rate {_by_scale('lr')}.")
 @click.option("--gate-lr", type=float, default=None, help=f"log_alpha learning rate {_by_scale('gate_lr')}.")
-@click.option("--lambda-lr", type=float, default=None, help=f"Lagrange multiplier (ascent) rate {_by_scale('lambda_lr')}.")
+@click.option("--lambda-lr", type=float, default=None,
+              help=f"Lagrange multiplier (ascent) rate {_by_scale('lambda_lr')}.")
 @click.option("--stage2-lr", type=float, default=None, help=f"Stage-2 learning rate {_by_scale('stage2_lr')}.")
 @click.option("--schedule-gates/--no-schedule-gates", default=None,
               help=f"Apply the lr warm-up/decay to gates and lambdas too, else constant {_by_scale('schedule_gates')}.")
@@ -128,11 +129,14 @@ def _devices(value: str) -> int | str:
               help="Student dropout after the FFN activation [default: the teacher's].")
 @click.option("--residual-dropout", type=float, default=None,
               help="Student dropout on the transformer input and each block's output [default: the teacher's].")
-@click.option("--max-batch-seconds", type=float, default=None, help=f"Audio per device per micro-batch {_by_scale('max_batch_seconds')}.")
-@click.option("--max-item-seconds", type=float, default=None, help=f"Crop longer utterances {_by_scale('max_item_seconds')}.")
+@click.option("--max-batch-seconds", type=float, default=None,
+              help=f"Audio per device per micro-batch {_by_scale('max_batch_seconds')}.")
+@click.option("--max-item-seconds", type=float, default=None,
+              help=f"Crop longer utterances {_by_scale('max_item_seconds')}.")
 @click.option("--accumulate", type=int, default=None, help="Gradient accumulation micro-batches [default: 1].")
 @click.option("--grad-clip", type=float, default=None, help="Gradient norm clip [default: 10].")
-@click.option("--checkpoint-every", type=int, default=None, help=f"Steps between resumable checkpoints {_by_scale('checkpoint_every')}.")
+@click.option("--checkpoint-every", type=int, default=None,
+              help=f"Steps between resumable checkpoints {_by_scale('checkpoint_every')}.")
 @click.option("--calibrate-tol", type=float, default=None,
               help="Relative size error after stage 1 above which gates are calibrated [default: 0.005].")
 @click.option("--align", default=None,

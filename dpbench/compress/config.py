@@ -13,9 +13,10 @@ to come back. With a 50% warm-up the same simulation ends on target (0.750).
 
 The recipe's choices (docs/METHOD.md section 6) are the defaults at both scales, and the only defaults
 `CompressConfig` itself states: gates on conv channels, heads and FFN units; distillation layers
-`0.4,8,12` (layer 0 has its own linear, 4, 8 and 12 share one) layer to layer; L1 + raw cosine; the
-student trains with the teacher's dropouts (the built-in tiny teacher has none); conv gates as the
-authors normalise them (gate, then a full LayerNorm)."""
+`0.4,8,12` (layer 0 has its own linear, 4, 8 and 12 share one) layer to layer; L1 + raw cosine (the
+baselines' own losses: `DEFAULT_COS_TYPE`, `DEFAULT_LOSS_WEIGHTS`, set by `make_config`); the student
+trains with the teacher's dropouts (the built-in tiny teacher has none); conv gates as the authors
+normalise them (gate, then a full LayerNorm)."""
 
 from __future__ import annotations
 
