@@ -43,8 +43,11 @@ def test_scale_defaults_are_config_fields_and_fill_all_the_config_leaves_open():
     scale_types = typing.get_type_hints(ScaleDefaults)
     for name, kind in scale_types.items():
         assert name in config_fields and config_types[name] == kind, name
-    no_default = {name for name, f in config_fields.items()
-                  if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+    no_default = {
+        name
+        for name, f in config_fields.items()
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    }
     assert no_default == set(scale_types) | RUN_INPUTS
     assert set(SCALE_DEFAULTS) == set(SCALES)
 
@@ -67,15 +70,38 @@ def test_stage_specs_built_from_the_config():
 
     config = make_config("cpu", "dphubert", "/data", {"target_kind": "macs", "accumulate": 2})
     loader = LoaderSpec.from_config(config, Path("/data/train.tsv"), Path("/run/skipped_audio.tsv"))
-    assert loader == LoaderSpec(Path("/data/train.tsv"), max_batch_seconds=8.0, max_item_seconds=4.0, seed=0,
-                                accumulate=2, num_workers=0, skip_log=Path("/run/skipped_audio.tsv"))
+    assert loader == LoaderSpec(
+        Path("/data/train.tsv"),
+        max_batch_seconds=8.0,
+        max_item_seconds=4.0,
+        seed=0,
+        accumulate=2,
+        num_workers=0,
+        skip_log=Path("/run/skipped_audio.tsv"),
+    )
     prune = StageSpec.prune(config, 123.0, loader)
-    assert prune == StageSpec("prune", 300, lr=2e-4, warmup_steps=90, gate_lr=0.1, lambda_lr=0.02,
-                              schedule_gates=False, target=0.75, target_warmup_steps=150, kind="macs",
-                              teacher_size=123.0, loader=loader)
+    assert prune == StageSpec(
+        "prune",
+        300,
+        lr=2e-4,
+        warmup_steps=90,
+        gate_lr=0.1,
+        lambda_lr=0.02,
+        schedule_gates=False,
+        target=0.75,
+        target_warmup_steps=150,
+        kind="macs",
+        teacher_size=123.0,
+        loader=loader,
+    )
     final = StageSpec.final(config, 123.0, loader)
-    assert final == StageSpec("final", 100, lr=1e-4, warmup_steps=20, target=0.75, kind="macs", teacher_size=123.0,
-                              loader=loader)
+    assert final == StageSpec(
+        "final", 100, lr=1e-4, warmup_steps=20, target=0.75, kind="macs", teacher_size=123.0, loader=loader
+    )
     paper = StageSpec.prune(make_config("paper", "dphubert", "/data", {}), 1.0, loader)
-    assert (paper.warmup_steps, paper.target_warmup_steps, paper.gate_lr, paper.schedule_gates) == (15_000, 5_000,
-                                                                                                    0.02, True)
+    assert (paper.warmup_steps, paper.target_warmup_steps, paper.gate_lr, paper.schedule_gates) == (
+        15_000,
+        5_000,
+        0.02,
+        True,
+    )
