@@ -30,10 +30,10 @@ TRUST_HELP = ("Load checkpoints that hold objects beyond tensors and known confi
 def allowed_globals() -> list[Any]:
     """Every global a restricted load may name beyond torch's defaults (each only builds data)."""
     import numpy as np
+    from numpy._core import multiarray
     from omegaconf import DictConfig, ListConfig, nodes
     from omegaconf.base import ContainerMetadata, Metadata
 
-    multiarray = np._core.multiarray
     numpy_types = [np.ndarray, np.dtype, multiarray._reconstruct, multiarray.scalar,
                    # the same functions under numpy 1.x's module name, which checkpoints of that era name
                    (multiarray._reconstruct, "numpy.core.multiarray._reconstruct"),

@@ -4,22 +4,26 @@ checkpoints, a CheckpointIO that writes them atomically, and the progress bar.""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.plugins.io import TorchCheckpointIO
+from lightning.pytorch.utilities.types import STEP_OUTPUT
 
 from dpbench.errors import DpbenchError
 from dpbench.io_utils import atomic_torch_save
 from dpbench.records.train_log import TrainLogRow, append_row, read_log, write_log
 
+if TYPE_CHECKING:
+    from dpbench.compress.module import CompressModule
+
 
 class AtomicCheckpointIO(TorchCheckpointIO):
     """torch.save through a temporary file and a rename: a kill never leaves a half-written checkpoint."""
 
-    def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options: Any | None = None) -> None:
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any | None = None) -> None:
         atomic_torch_save(checkpoint, path)
 
 
@@ -40,8 +44,9 @@ class StepCSVLogger(L.Callback):
         rows = read_log(self.path) if self.path.is_file() else []
         write_log(self.path, [r for r in rows if r.stage != self.stage or r.step <= trainer.global_step])
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs, batch, batch_idx) -> None:
-        self._pending.append(dict(pl_module.step_terms))
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: STEP_OUTPUT, batch: Any,
+                           batch_idx: int) -> None:
+        self._pending.append(dict(cast("CompressModule", pl_module).step_terms))  # the stage's module
         if trainer.global_step == self._last_step:
             return  # still accumulating
         self._last_step = trainer.global_step
@@ -59,7 +64,8 @@ class PeriodicCheckpoint(L.Callback):
         self.path, self.every = Path(path), every
         self._last_saved = -1
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs, batch, batch_idx) -> None:
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: STEP_OUTPUT, batch: Any,
+                           batch_idx: int) -> None:
         step = trainer.global_step
         if step and step % self.every == 0 and step != self._last_saved:
             self._last_saved = step

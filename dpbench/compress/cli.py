@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from dpbench.ablations import ABLATIONS
-from dpbench.compress.config import METHODS, PRUNE_UNITS, SCALES, make_config
+from dpbench.compress.config import METHODS, PRUNE_UNITS, SCALE_DEFAULTS, make_config
 from dpbench.compress.distill import COS_TYPES, DISTILL_MODES, RECIPE_LAYERS, format_layer_groups, parse_layer_groups
-from dpbench.models.components import CONV_GATE_NORMS
 from dpbench.compress.sparsity import TARGET_KINDS
 from dpbench.errors import DpbenchError
+from dpbench.models.components import CONV_GATE_NORMS
 from dpbench.records.compress_summary import CompressionSummary
 from dpbench.safe_load import trust_option
+from dpbench.scales import SCALES
 
 
 def _layers(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -66,6 +68,14 @@ def _ablation_help() -> str:
                      for name, preset in ABLATIONS.items())
 
 
+def _by_scale(name: str) -> str:
+    """The default of a scale-dependent option at each scale, for its help: `[cpu: 0.1, paper: 0.02]`."""
+    def spelled(value: object) -> str:
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    return "[" + ", ".join(f"{scale}: {spelled(getattr(SCALE_DEFAULTS[scale], name))}" for scale in SCALES) + "]"
+
+
 def _devices(value: str) -> int | str:
     return int(value) if value.isdigit() else value
 
@@ -73,7 +83,7 @@ def _devices(value: str) -> int | str:
 @click.command("compress", context_settings={"show_default": True})
 @click.option("--data", required=True, help="Folder with train.tsv (a manifest) or an audio root (manifest made in RUN).")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Run folder.")
-@click.option("--teacher", default=None, help="Teacher checkpoint or name [default: tiny-hubert (cpu), hubert_base (paper)].")
+@click.option("--teacher", default=None, help=f"Teacher checkpoint or name {_by_scale('teacher')}.")
 @click.option("--method", type=click.Choice(METHODS), default="dphubert", help="DPHuBERT or a baseline.")
 @click.option("--scale", type=click.Choice(SCALES), default="cpu", help="Default steps, batch and rates.")
 @click.option("--target-sparsity", "target_sparsities", callback=_sparsities, default=None,
@@ -84,14 +94,15 @@ def _devices(value: str) -> int | str:
 @click.option("--ablation", type=click.Choice(list(ABLATIONS)), default=None,
               help=f"A preset of the paper's ablation study (dphubert only): {_ablation_help()}. Recorded in "
                    "compress_config.json and summary.json (options.ablation).")
-@click.option("--stage1-steps", type=int, default=None, help="Distill + prune steps [scale default].")
-@click.option("--stage2-steps", type=int, default=None, help="Final distillation steps [scale default].")
-@click.option("--lr", type=float, default=None, help="Model and head learning rate [default: 2e-4].")
-@click.option("--gate-lr", type=float, default=None, help="log_alpha learning rate [scale default].")
-@click.option("--lambda-lr", type=float, default=None, help="Lagrange multiplier (ascent) rate [scale default].")
-@click.option("--stage2-lr", type=float, default=None, help="Stage-2 learning rate [default: 1e-4].")
+@click.option("--stage1-steps", type=int, default=None, help=f"Distill + prune steps {_by_scale('stage1_steps')}.")
+@click.option("--stage2-steps", type=int, default=None, help=f"Final distillation steps {_by_scale('stage2_steps')}.")
+@click.option("--lr", type=float, default=None, help=f"Model and head learning rate {_by_scale('lr')}.")
+@click.option("--gate-lr", type=float, default=None, help=f"log_alpha learning rate {_by_scale('gate_lr')}.")
+@click.option("--lambda-lr", type=float, default=None,
+              help=f"Lagrange multiplier (ascent) rate {_by_scale('lambda_lr')}.")
+@click.option("--stage2-lr", type=float, default=None, help=f"Stage-2 learning rate {_by_scale('stage2_lr')}.")
 @click.option("--schedule-gates/--no-schedule-gates", default=None,
-              help="Apply the lr warm-up/decay to gates and lambdas too [paper: yes, cpu: no (constant)].")
+              help=f"Apply the lr warm-up/decay to gates and lambdas too, else constant {_by_scale('schedule_gates')}.")
 @click.option("--prune-units", callback=_units, default=None,
               help=f"Gated structures, any of {','.join(PRUNE_UNITS)} (conv channels, heads, FFN units, whole "
                    "attention blocks, whole FFN blocks) [default: conv,head,interm, the recipe's].")
@@ -118,11 +129,14 @@ def _devices(value: str) -> int | str:
               help="Student dropout after the FFN activation [default: the teacher's].")
 @click.option("--residual-dropout", type=float, default=None,
               help="Student dropout on the transformer input and each block's output [default: the teacher's].")
-@click.option("--max-batch-seconds", type=float, default=None, help="Audio per device per micro-batch [scale default].")
-@click.option("--max-item-seconds", type=float, default=None, help="Crop longer utterances [scale default].")
+@click.option("--max-batch-seconds", type=float, default=None,
+              help=f"Audio per device per micro-batch {_by_scale('max_batch_seconds')}.")
+@click.option("--max-item-seconds", type=float, default=None,
+              help=f"Crop longer utterances {_by_scale('max_item_seconds')}.")
 @click.option("--accumulate", type=int, default=None, help="Gradient accumulation micro-batches [default: 1].")
 @click.option("--grad-clip", type=float, default=None, help="Gradient norm clip [default: 10].")
-@click.option("--checkpoint-every", type=int, default=None, help="Steps between resumable checkpoints.")
+@click.option("--checkpoint-every", type=int, default=None,
+              help=f"Steps between resumable checkpoints {_by_scale('checkpoint_every')}.")
 @click.option("--calibrate-tol", type=float, default=None,
               help="Relative size error after stage 1 above which gates are calibrated [default: 0.005].")
 @click.option("--align", default=None,
@@ -131,7 +145,7 @@ def _devices(value: str) -> int | str:
 @click.option("--student-init", default=None,
               help="Start the DPHuBERT student from this checkpoint (any format inspect reads) or teacher name, not the teacher.")
 @click.option("--seed", type=int, default=None, help="Random seed [default: 0].")
-@click.option("--num-workers", type=int, default=None, help="Data loader workers [scale default].")
+@click.option("--num-workers", type=int, default=None, help=f"Data loader workers {_by_scale('num_workers')}.")
 @click.option("--accelerator", default="auto", help="cpu, gpu, ... (Lightning).")
 @click.option("--devices", default="1", help="Devices per node: a count, 'auto' or a list (Lightning).")
 @click.option("--num-nodes", type=int, default=1, help="Machines (DDP).")
@@ -143,7 +157,7 @@ def _devices(value: str) -> int | str:
 @trust_option
 def compress_command(data: str, out: str, scale: str, method: str, accelerator: str, devices: str, num_nodes: int,
                      precision: str, compile_: bool, name: str | None, resume: bool,
-                     target_sparsities: list[float] | None, **options) -> None:
+                     target_sparsities: list[float] | None, **options: Any) -> None:
     """Compress a speech SSL teacher by joint distillation and structured pruning (DPHuBERT), or train a
     baseline student, through stage 1 (distill + prune), physical pruning, stage 2 (final distill) and
     the final save. Writes RUN/student.pt, RUN/summary.json and RUN/train_log.csv."""

@@ -1,4 +1,4 @@
-"""Options of a compression run and their defaults at two scales.
+"""Options of a compression run and their defaults at two scales (`SCALE_DEFAULTS`).
 
 `paper`: the DPHuBERT recipe (50k + 25k steps, HuBERT Base teacher, LibriSpeech, 640 s of audio per
 step over 4 GPUs = 160 s per device); the lr warm-up/decay applies to every parameter group, gates and
@@ -11,10 +11,12 @@ fixed Adam speed, lag the target for ~60 steps while the multipliers grow, then 
 sparsity for a 0.75 target in a gates-only simulation); a shared lr decay would then leave them no time
 to come back. With a 50% warm-up the same simulation ends on target (0.750).
 
-The recipe's choices (docs/METHOD.md section 6) are the defaults at both scales: gates on conv channels,
-heads and FFN units; distillation layers `0.4,8,12` (layer 0 has its own linear, 4, 8 and 12 share
-one) layer to layer; L1 + raw cosine; the student trains with the teacher's dropouts (the built-in
-tiny teacher has none); conv gates as the authors normalise them (gate, then a full LayerNorm)."""
+The recipe's choices (docs/METHOD.md section 6) are the defaults at both scales, and the only defaults
+`CompressConfig` itself states: gates on conv channels, heads and FFN units; distillation layers
+`0.4,8,12` (layer 0 has its own linear, 4, 8 and 12 share one) layer to layer; L1 + raw cosine (the
+baselines' own losses: `DEFAULT_COS_TYPE`, `DEFAULT_LOSS_WEIGHTS`, set by `make_config`); the student
+trains with the teacher's dropouts (the built-in tiny teacher has none); conv gates as the authors
+normalise them (gate, then a full LayerNorm)."""
 
 from __future__ import annotations
 
@@ -29,9 +31,9 @@ from dpbench.compress.sparsity import TARGET_KINDS
 from dpbench.errors import DpbenchError
 from dpbench.models.components import CONV_GATE_NORMS
 from dpbench.models.pruning import Alignment
+from dpbench.scales import SCALES
 
 METHODS = ("dphubert", "distilhubert", "fithubert", "fithubert-thin", "half")
-SCALES = ("cpu", "paper")
 DEFAULT_COS_TYPE = {"distilhubert": "log_sig"}  # else raw
 DEFAULT_LOSS_WEIGHTS = {"fithubert": dict(l1_weight=0.0, cos_weight=0.0, l2_weight=1.0)}  # FitHuBERT: MSE only
 # --prune-units: Hard Concrete gates on conv channels, attention heads, FFN units, whole attention blocks,
@@ -41,15 +43,78 @@ RECIPE_PRUNE_UNITS = ["conv", "head", "interm"]
 DROPOUTS = ("projection_dropout", "attention_dropout", "ffn_interm_dropout", "residual_dropout")
 
 
-@dataclass
+@dataclass(frozen=True)
+class ScaleDefaults:
+    """The options whose default depends on the scale: the teacher, each stage's length, learning rates and
+    their schedules, the batch, checkpoint and loader settings. One instance per scale (`SCALE_DEFAULTS`);
+    every other option's default is the recipe's, the same at both scales (`CompressConfig`)."""
+
+    teacher: str
+    stage1_steps: int
+    stage2_steps: int
+    lr: float  # model and distillation heads, both stages' peak
+    gate_lr: float
+    lambda_lr: float
+    stage2_lr: float
+    warmup_fraction: float  # stage 1 lr warm-up, a fraction of stage1_steps
+    target_warmup_fraction: float  # target sparsity warm-up, a fraction of stage1_steps
+    stage2_warmup_fraction: float  # stage 2 lr warm-up, a fraction of stage2_steps
+    schedule_gates: bool  # warm-up/decay also the gate and lambda rates (as the reference does), else constant
+    max_batch_seconds: float  # audio per device per micro-batch
+    max_item_seconds: float  # longer utterances are randomly cropped to this
+    checkpoint_every: int
+    num_workers: int
+
+
+SCALE_DEFAULTS: dict[str, ScaleDefaults] = {
+    "paper": ScaleDefaults(
+        teacher="hubert_base",
+        stage1_steps=50_000,
+        stage2_steps=25_000,
+        lr=2e-4,
+        gate_lr=0.02,
+        lambda_lr=0.02,
+        stage2_lr=1e-4,
+        warmup_fraction=0.3,  # 15k of 50k
+        target_warmup_fraction=0.1,  # 5k of 50k
+        stage2_warmup_fraction=0.2,  # 5k of 25k
+        schedule_gates=True,
+        max_batch_seconds=160.0,  # 640 s per step over 4 GPUs
+        max_item_seconds=16.0,
+        checkpoint_every=1000,
+        num_workers=4,
+    ),
+    "cpu": ScaleDefaults(
+        teacher="tiny-hubert",
+        stage1_steps=300,
+        stage2_steps=100,
+        lr=2e-4,
+        gate_lr=0.1,  # gates must close within a few hundred steps (see the module docstring)
+        lambda_lr=0.02,
+        stage2_lr=1e-4,
+        warmup_fraction=0.3,
+        target_warmup_fraction=0.5,  # the paper's 10% overshoots at this length (see the module docstring)
+        stage2_warmup_fraction=0.2,
+        schedule_gates=False,
+        max_batch_seconds=8.0,
+        max_item_seconds=4.0,
+        checkpoint_every=50,
+        num_workers=0,
+    ),
+}
+
+
+@dataclass(kw_only=True)
 class CompressConfig:
     """Everything that decides what a run computes. Saved as RUN/compress_config.json; `--resume`
-    refuses to continue a run under different values. Hardware options (devices, precision) live apart."""
+    refuses to continue a run under different values. Hardware options (devices, precision) live apart.
+    Fields without a default are the run's inputs and the `ScaleDefaults` fields: `make_config` fills them
+    from the scale."""
 
     teacher: str
     data: str
-    method: str = "dphubert"
-    scale: str = "cpu"
+    method: str
+    scale: str
     target_sparsity: float = 0.75
     target_kind: str = "params"
     distill_layers: str = RECIPE_LAYERS  # groups for 12 layers (scaled to the teacher); a group shares one linear
@@ -66,25 +131,25 @@ class CompressConfig:
     attention_dropout: float | None = None
     ffn_interm_dropout: float | None = None
     residual_dropout: float | None = None
-    stage1_steps: int = 300
-    stage2_steps: int = 100
-    lr: float = 2e-4
-    gate_lr: float = 0.02
-    lambda_lr: float = 0.02
-    stage2_lr: float = 1e-4
-    warmup_fraction: float = 0.3  # stage 1 lr warm-up (15k of 50k)
-    target_warmup_fraction: float = 0.1  # target sparsity warm-up (5k of 50k)
-    stage2_warmup_fraction: float = 0.2  # stage 2 lr warm-up (5k of 25k)
-    schedule_gates: bool = True  # warm-up/decay also the gate and lambda rates (as the reference does)
-    max_batch_seconds: float = 8.0  # audio per device per micro-batch
-    max_item_seconds: float = 16.0  # longer utterances are randomly cropped to this
+    stage1_steps: int
+    stage2_steps: int
+    lr: float
+    gate_lr: float
+    lambda_lr: float
+    stage2_lr: float
+    warmup_fraction: float
+    target_warmup_fraction: float
+    stage2_warmup_fraction: float
+    schedule_gates: bool
+    max_batch_seconds: float
+    max_item_seconds: float
     accumulate: int = 1
     grad_clip: float = 10.0
     seed: int = 0
-    checkpoint_every: int = 50
+    checkpoint_every: int
     calibrate_tol: float = 0.005  # relative size error above which the gates are calibrated after stage 1
     align: str | None = None  # hardware-aligned pruning, e.g. conv=32,ffn=8 (None: off, the authors' recipe)
-    num_workers: int = 0
+    num_workers: int
     student_init: str | None = None
     ablation: str | None = None  # the ABLATIONS preset the run was made with (its options are set above)
 
@@ -150,34 +215,6 @@ class CompressConfig:
         return cls(**data)
 
 
-SCALE_DEFAULTS: dict[str, dict[str, Any]] = {
-    "paper": dict(
-        teacher="hubert_base",
-        stage1_steps=50_000,
-        stage2_steps=25_000,
-        gate_lr=0.02,
-        lambda_lr=0.02,
-        max_batch_seconds=160.0,
-        max_item_seconds=16.0,
-        checkpoint_every=1000,
-        num_workers=4,
-    ),
-    "cpu": dict(
-        teacher="tiny-hubert",
-        stage1_steps=300,
-        stage2_steps=100,
-        gate_lr=0.1,
-        lambda_lr=0.02,
-        schedule_gates=False,
-        target_warmup_fraction=0.5,
-        max_batch_seconds=8.0,
-        max_item_seconds=4.0,
-        checkpoint_every=50,
-        num_workers=0,
-    ),
-}
-
-
 def _alignment_ok(text: str | None) -> bool:
     try:
         Alignment.parse(text or "")
@@ -199,7 +236,7 @@ def make_config(scale: str, method: str, data: str, overrides: dict[str, Any]) -
     (if any), then explicit `overrides` (None = not given), which may not contradict the ablation."""
     if scale not in SCALES:
         raise DpbenchError(f"--scale {scale!r}: use one of {', '.join(SCALES)}")
-    values: dict[str, Any] = dict(SCALE_DEFAULTS[scale], scale=scale, method=method, data=data)
+    values: dict[str, Any] = dict(dataclasses.asdict(SCALE_DEFAULTS[scale]), scale=scale, method=method, data=data)
     values["cos_type"] = DEFAULT_COS_TYPE.get(method, "raw")
     values.update(DEFAULT_LOSS_WEIGHTS.get(method, {}))
     given = {k: v for k, v in overrides.items() if v is not None}

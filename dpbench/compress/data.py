@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -104,11 +105,14 @@ def skipped_files(skip_log: Path) -> dict[str, str]:
     return {path: reason for path, reason in rows}
 
 
-def seeded_collate(seed: int):
+Batch = tuple[torch.Tensor, torch.Tensor, list[str]]  # wavs (B, T), lengths (B,), the files' paths
+
+
+def seeded_collate(seed: int) -> Callable[[list[tuple[int, torch.Tensor | None, str]]], Batch]:
     """crop_collate of the usable items, with random offsets drawn from a generator seeded by the batch
     number; returns (wavs, lengths, paths of the files in the batch)."""
 
-    def collate(items: list[tuple[int, torch.Tensor | None, str]]) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    def collate(items: list[tuple[int, torch.Tensor | None, str]]) -> Batch:
         usable = [(wav, path) for _, wav, path in items if wav is not None]
         if not usable:
             raise DpbenchError(f"no file of training batch {items[0][0]} could be used ({', '.join(p for *_, p in items)}"

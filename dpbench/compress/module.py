@@ -4,13 +4,17 @@ DPHuBERT) the Lagrangian sparsity penalty on the student's Hard Concrete gates."
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import lightning as L
 import torch
+from lightning.pytorch.utilities.types import OptimizerLRSchedulerConfig
 from torch import Tensor
+from torch.utils.data import DataLoader
 
+from dpbench.compress.config import CompressConfig
 from dpbench.compress.data import train_loader
 from dpbench.compress.distill import DistillLoss
 from dpbench.compress.sparsity import Lagrangian, config_size, expected_size, target_at, warmup_decay
@@ -20,9 +24,28 @@ from dpbench.models import Encoder, HiddenStates
 PROGRESS_KEYS = ("loss", "expected_sparsity", "lambda1", "lambda2")
 
 
-@dataclass
+@dataclass(frozen=True)
+class LoaderSpec:
+    """Where a stage's batches come from and how they are cut (`dpbench.compress.data.train_loader`)."""
+
+    manifest: Path
+    max_batch_seconds: float
+    max_item_seconds: float
+    seed: int
+    accumulate: int  # micro-batches per optimizer step: a resumed stage skips global_step * accumulate batches
+    num_workers: int
+    skip_log: Path | None = None  # where unusable training files are listed (RUN/skipped_audio.tsv)
+
+    @classmethod
+    def from_config(cls, config: CompressConfig, manifest: Path, skip_log: Path | None) -> LoaderSpec:
+        return cls(manifest, config.max_batch_seconds, config.max_item_seconds, config.seed, config.accumulate,
+                   config.num_workers, skip_log)
+
+
+@dataclass(frozen=True)
 class StageSpec:
-    """What one stage trains and how: steps, learning rates and schedules, sparsity target, data."""
+    """What one stage trains and how: steps, learning rates and schedules, sparsity target, data.
+    A run's stages are `StageSpec.prune(...)` and `StageSpec.final(...)`, built from its config."""
 
     name: str  # "prune" (stage 1) or "final" (stage 2)
     steps: int
@@ -30,18 +53,28 @@ class StageSpec:
     warmup_steps: int
     gate_lr: float = 0.0
     lambda_lr: float = 0.0
+    schedule_gates: bool = True  # the lr schedule applies to the gate and lambda groups too
     target: float = 0.0
     target_warmup_steps: int = 0
     kind: str = "params"
     teacher_size: float = 1.0
-    manifest: Path | None = None
-    max_batch_seconds: float = 8.0
-    max_item_seconds: float = 16.0
-    seed: int = 0
-    accumulate: int = 1
-    num_workers: int = 0
-    schedule_gates: bool = True  # the lr schedule applies to the gate and lambda groups too
-    skip_log: Path | None = None  # where unusable training files are listed (RUN/skipped_audio.tsv)
+    loader: LoaderSpec | None = None  # None: a spec for the optimizer alone (make_optimizer), not for training
+
+    @classmethod
+    def prune(cls, config: CompressConfig, teacher_size: float, loader: LoaderSpec) -> StageSpec:
+        """Stage 1, distill + prune: lr and target sparsity warmed up over their fractions of its steps."""
+        steps = config.stage1_steps
+        return cls("prune", steps, config.lr, int(config.warmup_fraction * steps), gate_lr=config.gate_lr,
+                   lambda_lr=config.lambda_lr, schedule_gates=config.schedule_gates, target=config.target_sparsity,
+                   target_warmup_steps=int(config.target_warmup_fraction * steps), kind=config.target_kind,
+                   teacher_size=teacher_size, loader=loader)
+
+    @classmethod
+    def final(cls, config: CompressConfig, teacher_size: float, loader: LoaderSpec) -> StageSpec:
+        """Stage 2, final distillation of the pruned student (no gates)."""
+        steps = config.stage2_steps
+        return cls("final", steps, config.stage2_lr, int(config.stage2_warmup_fraction * steps),
+                   target=config.target_sparsity, kind=config.target_kind, teacher_size=teacher_size, loader=loader)
 
 
 def _constant(step: int) -> float:
@@ -71,6 +104,8 @@ def student_loss(student: Encoder, distill: DistillLoss, wavs: Tensor, lengths: 
 class CompressModule(L.LightningModule):
     """Student + distillation heads (+ Lagrangian when pruning). The teacher is held outside the module's
     registry: it is neither trained, nor checkpointed, nor wrapped by DDP."""
+
+    _teacher: Encoder  # set with object.__setattr__, past nn.Module's registry
 
     def __init__(self, student: Encoder, teacher: Encoder, distill: DistillLoss, spec: StageSpec,
                  lagrangian: Lagrangian | None = None, compile: bool = False) -> None:
@@ -103,13 +138,15 @@ class CompressModule(L.LightningModule):
         return self.elapsed_before + (time.monotonic() - self._started if self._started else 0.0)
 
     # --- data ------------------------------------------------------------------------------
-    def train_dataloader(self):
-        spec = self.spec
-        start = self.trainer.global_step * spec.accumulate  # restored before this hook runs on resume
+    def train_dataloader(self) -> DataLoader:
+        loader = self.spec.loader
+        if loader is None:
+            raise ValueError(f"stage {self.spec.name}: its StageSpec has no loader, so it cannot train")
+        start = self.trainer.global_step * loader.accumulate  # restored before this hook runs on resume
         return train_loader(
-            spec.manifest, spec.max_batch_seconds, spec.max_item_seconds, spec.seed, start,
-            rank=self.global_rank, replicas=self.trainer.world_size, num_workers=spec.num_workers,
-            skip_log=spec.skip_log,
+            loader.manifest, loader.max_batch_seconds, loader.max_item_seconds, loader.seed, start,
+            rank=self.global_rank, replicas=self.trainer.world_size, num_workers=loader.num_workers,
+            skip_log=loader.skip_log,
         )
 
     # --- training --------------------------------------------------------------------------
@@ -137,10 +174,11 @@ class CompressModule(L.LightningModule):
             teacher_states, _ = self.teacher(wavs, lengths, HiddenStates.AUTHORS)
         distill_loss, layer_terms = self._student_loss(self.student, self.distill, wavs, lengths, teacher_states)
         sparsity = self.sparsity()
-        if self.pruning:
+        lagrangian = self.lagrangian
+        if lagrangian is not None:  # pruning
             target = target_at(self.global_step, self.spec.target, self.spec.target_warmup_steps)
-            reg_loss = self.lagrangian(sparsity.float(), target)
-            lambdas = (self.lagrangian.lambda1.detach(), self.lagrangian.lambda2.detach())
+            reg_loss = lagrangian(sparsity.float(), target)
+            lambdas = (lagrangian.lambda1.detach(), lagrangian.lambda2.detach())
         else:
             target = self.spec.target
             reg_loss = distill_loss.new_zeros(())
@@ -164,7 +202,7 @@ class CompressModule(L.LightningModule):
                       logger=False, batch_size=wavs.shape[0])
         return loss
 
-    def configure_optimizers(self):
+    def configure_optimizers(self) -> OptimizerLRSchedulerConfig:
         optimizer = make_optimizer(
             list(self.student.model_parameters()) + list(self.distill.parameters()),
             list(self.student.gate_parameters()) if self.pruning else [], self.lagrangian, self.spec,
@@ -174,7 +212,8 @@ class CompressModule(L.LightningModule):
         def scheduled(step: int) -> float:
             return warmup_decay(step, spec.warmup_steps, spec.steps)
 
-        factors = [scheduled] + [scheduled if spec.schedule_gates else _constant] * (len(optimizer.param_groups) - 1)
+        other_groups: Callable[[int], float] = scheduled if spec.schedule_gates else _constant  # gates, lambdas
+        factors: list[Callable[[int], float]] = [scheduled, *[other_groups] * (len(optimizer.param_groups) - 1)]
         schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, factors)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
 

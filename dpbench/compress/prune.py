@@ -42,30 +42,34 @@ def pruned_size(model: Encoder, kind: str) -> float:
         return 0.0
 
 
-def _coarse(name: str, gate: HardConcrete) -> bool:
+GateSelector = Callable[[str, HardConcrete], bool]  # (gate name, gate) -> is it shifted
+
+
+def _unit_gates(name: str, gate: HardConcrete) -> bool:
     """Every multi-unit gate: conv channels, heads, FFN units."""
     return gate.n > 1
 
 
-def _fine(name: str, gate: HardConcrete) -> bool:
+def _conv_and_ffn_unit_gates(name: str, gate: HardConcrete) -> bool:
     """Gates of the cheapest units (FFN units, conv channels), for the last few hundred parameters."""
     return gate.n > 1 and ".attention." not in f".{name}."
 
 
-def _every(name: str, gate: HardConcrete) -> bool:
+def _all_gates(name: str, gate: HardConcrete) -> bool:
     """All gates, whole blocks included: the last resort when units alone cannot reach the target."""
     return True
 
 
 @torch.no_grad()
-def _shift_gates(model: Encoder, offset: float, select: Callable[[str, HardConcrete], bool]) -> None:
+def _shift_gates(model: Encoder, offset: float, select: GateSelector) -> None:
     for name, gate in model.named_gates():
         if select(name, gate):
             gate.log_alpha.add_(offset)
 
 
 @torch.no_grad()
-def _bisect(model: Encoder, target_size: float, kind: str, tol: float, select, iterations: int) -> tuple[float, float]:
+def _bisect(model: Encoder, target_size: float, kind: str, tol: float, select: GateSelector,
+            iterations: int) -> tuple[float, float]:
     """Apply (in place) the offset of the selected gates whose pruned size is closest to `target_size`.
     The size grows monotonically with the offset, so bisection over [-20, 20] finds the crossing."""
     size0 = pruned_size(model, kind)
@@ -98,7 +102,7 @@ def calibrate(model: Encoder, target_size: float, kind: str, tol: float, iterati
     if abs(before - target_size) <= tol * target_size:
         return Calibration(False, 0.0, before, before, target_size)
     offset, size = 0.0, before
-    for select in (_coarse, _fine, _every):
+    for select in (_unit_gates, _conv_and_ffn_unit_gates, _all_gates):
         step, size = _bisect(model, target_size, kind, tol, select, iterations)
         offset += step
         if abs(size - target_size) <= tol * target_size:

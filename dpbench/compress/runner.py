@@ -35,7 +35,7 @@ from dpbench.compress.config import CompressConfig
 from dpbench.compress.data import resolve_manifest, skipped_files
 from dpbench.compress.distill import DistillHeads, DistillLoss, LossWeights, head_index
 from dpbench.compress.layout import CONFIG_FILE
-from dpbench.compress.module import CompressModule, StageSpec
+from dpbench.compress.module import CompressModule, LoaderSpec, StageSpec
 from dpbench.compress.prune import calibrate, kept_units
 from dpbench.compress.sparsity import Lagrangian, check_target, config_size
 from dpbench.compress.students import (SUMMED_LAYER_LOSSES, build_student, check_compatible, distill_pairs,
@@ -47,8 +47,8 @@ from dpbench.models.pruning import Alignment, align_gates
 from dpbench.records.compress_summary import CompressionSummary, read_summary, write_summary
 from dpbench.records.train_log import TRAIN_LOG_FILE, read_log
 from dpbench.safe_load import allowed_globals, load_torch
+from dpbench.teachers import load_model
 
-STAGES = ("prune", "physical_prune", "final", "save")
 LOCK_NAME = ".lock"
 SKIP_LOG = "skipped_audio.tsv"  # training files skipped as unusable: path<TAB>reason
 
@@ -67,17 +67,6 @@ class Hardware:
 def env_rank_zero() -> bool:
     """True in the process that owns the run folder (before Lightning has set up any process group)."""
     return all(int(os.environ.get(k, "0") or 0) == 0 for k in ("RANK", "LOCAL_RANK", "NODE_RANK", "SLURM_PROCID"))
-
-
-def resolve_teacher(spec: str) -> Encoder:
-    """A frozen teacher from a checkpoint path or a teacher name (via dpbench.teachers)."""
-    try:
-        from dpbench.teachers import load_model
-    except ImportError:
-        if not Path(spec).is_file():
-            raise DpbenchError(f"--teacher {spec}: no such checkpoint file (teacher names need dpbench.teachers)")
-        return load_encoder(spec)
-    return load_model(spec)
 
 
 class RunState:
@@ -124,7 +113,7 @@ def make_trainer(spec: StageSpec, stage_dir: Path, out: Path, hardware: Hardware
         accelerator=hardware.accelerator,
         devices=hardware.devices,
         num_nodes=hardware.num_nodes,
-        precision=hardware.precision,
+        precision=hardware.precision,  # type: ignore[arg-type]  # any --precision: Lightning checks it (check_hardware)
         max_steps=spec.steps,
         accumulate_grad_batches=config.accumulate,
         gradient_clip_val=config.grad_clip,
@@ -200,7 +189,8 @@ def check_hardware(hardware: Hardware) -> None:
     """Let Lightning check --accelerator/--devices/--num-nodes/--precision before anything is written."""
     try:
         L.Trainer(accelerator=hardware.accelerator, devices=hardware.devices, num_nodes=hardware.num_nodes,
-                  precision=hardware.precision, logger=False, enable_checkpointing=False,
+                  precision=hardware.precision,  # type: ignore[arg-type]  # any --precision: checked here
+                  logger=False, enable_checkpointing=False,
                   enable_progress_bar=False, enable_model_summary=False)
     except Exception as error:
         raise DpbenchError(f"--accelerator {hardware.accelerator} --devices {hardware.devices} --num-nodes "
@@ -215,7 +205,7 @@ def _run_compress(config: CompressConfig, out: Path, hardware: Hardware, resume:
     if state.done("save"):
         return read_summary(out)
     check_hardware(hardware)
-    teacher = resolve_teacher(config.teacher)  # every input is checked before the run folder is written
+    teacher = load_model(config.teacher)  # every input is checked before the run folder is written
     kind, target = config.target_kind, config.target_sparsity
     check_target(target, teacher.config, kind)
     manifest = resolve_manifest(config.data, out, config.seed)
@@ -236,13 +226,8 @@ def _run_compress(config: CompressConfig, out: Path, hardware: Hardware, resume:
     if writer:
         atomic_write_json(out / CONFIG_FILE, config.to_dict())
         atomic_write_json(out / "teacher.json", teacher_reference(config.teacher, teacher))
-    common = dict(kind=kind, teacher_size=teacher_size, manifest=manifest, seed=config.seed,
-                  max_batch_seconds=config.max_batch_seconds, max_item_seconds=config.max_item_seconds,
-                  accumulate=config.accumulate, num_workers=config.num_workers, target=target,
-                  skip_log=out / SKIP_LOG)
-    spec1 = StageSpec("prune", config.stage1_steps, config.lr, int(config.warmup_fraction * config.stage1_steps),
-                      gate_lr=config.gate_lr, lambda_lr=config.lambda_lr, schedule_gates=config.schedule_gates,
-                      target_warmup_steps=int(config.target_warmup_fraction * config.stage1_steps), **common)
+    loader = LoaderSpec.from_config(config, manifest, out / SKIP_LOG)
+    spec1 = StageSpec.prune(config, teacher_size, loader)
     lagrangian = Lagrangian() if config.method == "dphubert" else None
     module1 = CompressModule(student, teacher, DistillLoss(heads, weights), spec1, lagrangian, hardware.compile)
     if not state.done("prune"):
@@ -275,8 +260,7 @@ def _run_compress(config: CompressConfig, out: Path, hardware: Hardware, resume:
     distill = DistillLoss(DistillHeads(pairs, pruned.config.hidden_size, teacher.config.hidden_size, activation,
                                        pruned.config.time_reduction), weights)
     distill.load_state_dict(heads_state)
-    spec2 = StageSpec("final", config.stage2_steps, config.stage2_lr,
-                      int(config.stage2_warmup_fraction * config.stage2_steps), **common)
+    spec2 = StageSpec.final(config, teacher_size, loader)
     module2 = CompressModule(pruned, teacher, distill, spec2, compile=hardware.compile)
     if not state.done("final"):
         if config.stage2_steps > 0:

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from dpbench.errors import DpbenchError
-from dpbench.models import EncoderConfig, count_macs, count_params, expected_macs, expected_params
+from dpbench.models import Encoder, EncoderConfig, count_macs, count_params, expected_macs, expected_params
 
 TARGET_KINDS = ("params", "macs")
 
@@ -19,7 +19,7 @@ def config_size(config: EncoderConfig, kind: str) -> float:
     return float(count_params(config)) if kind == "params" else count_macs(config)
 
 
-def expected_size(model: nn.Module, kind: str) -> Tensor:
+def expected_size(model: Encoder, kind: str) -> Tensor:
     """Expected size of a gated encoder, differentiable in its gates."""
     return expected_params(model) if kind == "params" else expected_macs(model)
 

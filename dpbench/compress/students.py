@@ -85,17 +85,15 @@ def copy_matching(student: nn.Module, teacher: nn.Module) -> list[str]:
 
 def distilhubert_config(teacher: EncoderConfig, budget: float, kind: str) -> EncoderConfig:
     """Teacher's first k layers, k in 1..depth-1 chosen closest to `budget`."""
-    best = None
+    candidates = []
     for k in range(1, max(2, teacher.num_layers)):
         config = copy.deepcopy(teacher)
         config.num_layers = k
         config.num_heads = teacher.num_heads[:k]
         config.ffn_dims = teacher.ffn_dims[:k]
         config.original_num_heads = teacher.original_num_heads[:k]
-        error = abs(config_size(config, kind) - budget)
-        if best is None or error < best[0]:
-            best = (error, config)
-    return best[1]
+        candidates.append(config)
+    return min(candidates, key=lambda config: abs(config_size(config, kind) - budget))  # the first of equals
 
 
 def thin_config(teacher: EncoderConfig, hidden: int) -> EncoderConfig:

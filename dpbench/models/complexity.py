@@ -11,6 +11,7 @@ import torch
 from torch import Tensor
 
 from dpbench.models.config import EncoderConfig
+from dpbench.models.encoder import Encoder
 
 Number = Union[float, Tensor]
 SAMPLE_RATE = 16000
@@ -114,7 +115,7 @@ def count_macs(config: EncoderConfig, seconds: float = MACS_CLIP_SECONDS) -> flo
     return float(_macs(config, _static_counts(config), seconds))
 
 
-def expected_counts(model) -> UnitCounts:
+def expected_counts(model: Encoder) -> UnitCounts:
     """Expected kept units of a gated model (static counts where a group has no gate)."""
     static = _static_counts(model.config)
     extractor = model.feature_extractor
@@ -137,17 +138,17 @@ def expected_counts(model) -> UnitCounts:
     return UnitCounts(conv, heads, attention_on, ffn_units, ffn_on)
 
 
-def _as_tensor(value: Number, model) -> Tensor:
+def _as_tensor(value: Number, model: Encoder) -> Tensor:
     if isinstance(value, Tensor):
         return value
     return torch.tensor(float(value), device=next(model.parameters()).device)
 
 
-def expected_params(model) -> Tensor:
+def expected_params(model: Encoder) -> Tensor:
     """Expected parameter count of a gated model, differentiable in the gates' log_alpha."""
     return _as_tensor(_params(model.config, expected_counts(model)), model)
 
 
-def expected_macs(model, seconds: float = MACS_CLIP_SECONDS) -> Tensor:
+def expected_macs(model: Encoder, seconds: float = MACS_CLIP_SECONDS) -> Tensor:
     """Expected MACs per second of audio of a gated model, differentiable in the gates' log_alpha."""
     return _as_tensor(_macs(model.config, expected_counts(model), seconds), model)

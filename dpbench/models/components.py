@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from dpbench.models.evalcache import cached
 from dpbench.models.hardconcrete import HardConcrete
+from dpbench.models.typed_modules import TypedModuleList
 
 # Initial keep probabilities of the gates (docs/METHOD.md section 2).
 KEEP_PROB_STRUCTURE = 0.99  # conv channels, heads, whole blocks
@@ -45,10 +46,12 @@ def _scale_and_bias(
     """Factors per input unit (each unit mask value repeated `expand` times) and the output bias
     of `linear(x * unit_mask) * block_mask`."""
     scale = unit_mask.repeat_interleave(expand) if unit_mask is not None else None
-    bias = linear.bias
+    bias: Tensor | None = linear.bias
     if block_mask is not None:
         scale = block_mask if scale is None else scale * block_mask
         bias = bias * block_mask if bias is not None else None
+    if scale is None:
+        raise ValueError("no mask to fold into the linear: call it directly")
     return scale, bias
 
 
@@ -145,10 +148,10 @@ class ConvFeatureExtractor(nn.Module):
             layer_norm = "layer" if norm == "layer" else ("group" if i == 0 else None)
             layers.append(ConvLayer(in_ch, out_ch, kernel, stride, bias, layer_norm))
             in_ch = out_ch
-        self.layers = nn.ModuleList(layers)
+        self.layers: TypedModuleList[ConvLayer] = TypedModuleList(layers)
         # per-channel scale of the last layer's output (EncoderConfig.conv_output_scale)
         self.output_scale = nn.Parameter(torch.ones(in_ch)) if output_scale else None
-        self.channel_gates: nn.ModuleList | None = None
+        self.channel_gates: TypedModuleList[HardConcrete] | None = None
         self.gate_norm = "masked"
 
     def set_gates(self, enabled: bool, norm: str = "masked") -> None:
@@ -157,7 +160,7 @@ class ConvFeatureExtractor(nn.Module):
             raise ValueError(f"conv gate norm must be one of {CONV_GATE_NORMS}, got {norm!r}")
         self.gate_norm = norm
         self.channel_gates = (
-            nn.ModuleList(HardConcrete(layer.conv.out_channels, KEEP_PROB_STRUCTURE) for layer in self.layers)
+            TypedModuleList(HardConcrete(layer.conv.out_channels, KEEP_PROB_STRUCTURE) for layer in self.layers)
             if enabled
             else None
         )
@@ -268,6 +271,8 @@ class RelativePositionBias(nn.Module):
 class SelfAttention(nn.Module):
     """Multi-head self-attention with optional head gates, a block gate, and WavLM's gated bias."""
 
+    head_index: Tensor  # a buffer: which of the original heads these are
+
     def __init__(
         self, hidden: int, num_heads: int, head_dim: int, original_num_heads: int, wavlm: bool, dropout: float = 0.0
     ) -> None:
@@ -283,7 +288,7 @@ class SelfAttention(nn.Module):
         self.register_buffer("head_index", torch.arange(num_heads), persistent=True)
         self.original_num_heads = original_num_heads
         if wavlm:
-            self.gru_rel_pos_linear = nn.Linear(hidden // original_num_heads, 8)
+            self.gru_rel_pos_linear: nn.Linear | None = nn.Linear(hidden // original_num_heads, 8)
             self.gru_rel_pos_const = nn.Parameter(torch.ones(1, num_heads, 1, 1))
         else:
             self.gru_rel_pos_linear = None
@@ -294,11 +299,11 @@ class SelfAttention(nn.Module):
         self.head_gate = HardConcrete(self.num_heads, KEEP_PROB_STRUCTURE) if heads else None
         self.block_gate = HardConcrete(1, KEEP_PROB_STRUCTURE) if block else None
 
-    def _gated_position_bias(self, x: Tensor, position_bias: Tensor) -> Tensor:
+    def _gated_position_bias(self, x: Tensor, position_bias: Tensor, gru_rel_pos_linear: nn.Linear) -> Tensor:
         batch, length, hidden = x.shape
         chunks = x.view(batch, length, self.original_num_heads, hidden // self.original_num_heads)
         chunks = chunks[:, :, self.head_index].permute(0, 2, 1, 3)  # (B, H, T, D / H_orig)
-        gates = self.gru_rel_pos_linear(chunks).view(batch, self.num_heads, length, 2, 4).sum(-1)
+        gates = gru_rel_pos_linear(chunks).view(batch, self.num_heads, length, 2, 4).sum(-1)
         gate_a, gate_b = torch.sigmoid(gates).chunk(2, dim=-1)
         scale = gate_a * (gate_b * self.gru_rel_pos_const - 1.0) + 2.0  # (B, H, T, 1)
         return scale * position_bias[self.head_index].unsqueeze(0)
@@ -312,7 +317,7 @@ class SelfAttention(nn.Module):
         q, k, v = heads(self.q_proj(x)), heads(self.k_proj(x)), heads(self.v_proj(x))
         attn_mask: Tensor | None = None
         if position_bias is not None and self.gru_rel_pos_linear is not None:
-            attn_mask = self._gated_position_bias(x, position_bias)
+            attn_mask = self._gated_position_bias(x, position_bias, self.gru_rel_pos_linear)
             if padding_mask is not None:
                 attn_mask = attn_mask.masked_fill(padding_mask[:, None, None, :], float("-inf"))
         elif padding_mask is not None:
@@ -377,10 +382,10 @@ class TransformerLayer(nn.Module):
         self.feed_forward = FeedForward(hidden, ffn_dim, ffn_interm_dropout, dropout) if ffn_dim > 0 else None
         self.final_layer_norm = nn.LayerNorm(hidden, eps=eps)
 
-    def _attend(self, x: Tensor, padding_mask: Tensor | None, position_bias: Tensor | None) -> Tensor:
+    def _attend(self, x: Tensor, padding_mask: Tensor | None, position_bias: Tensor | None) -> Tensor | float:
         return self.dropout(self.attention(x, padding_mask, position_bias)) if self.attention is not None else 0.0
 
-    def _feed_forward(self, x: Tensor) -> Tensor:
+    def _feed_forward(self, x: Tensor) -> Tensor | float:
         return self.feed_forward(x) if self.feed_forward is not None else 0.0
 
     def forward(self, x: Tensor, padding_mask: Tensor | None, position_bias: Tensor | None) -> Tensor:

@@ -36,8 +36,9 @@ class EncoderConfig:
     # False: a WavLM without any position bias (the authors' students whose layer 0 attention was removed,
     # which held the bias table); dpbench's own pruning keeps the bias, so gated and pruned models agree
     relative_position_bias: bool = True
-    # original head count per layer; WavLM's position bias and gating are defined per original head
-    original_num_heads: list[int] | None = None
+    # original head count per layer; WavLM's position bias and gating are defined per original head.
+    # Empty (or None) when constructed: num_heads, as a model that was never pruned has
+    original_num_heads: list[int] = field(default_factory=list)
     # zero mean / unit variance per utterance before the conv stack (fairseq task `normalize`; the Large models)
     normalize_waveform: bool = False
     # a learned per-channel scale on the last conv layer's output, before the projection's LayerNorm
@@ -67,7 +68,7 @@ class EncoderConfig:
             )
         if self.time_reduction < 1:
             raise ValueError(f"time_reduction must be at least 1, got {self.time_reduction}")
-        if self.original_num_heads is None:
+        if not self.original_num_heads:
             self.original_num_heads = list(self.num_heads)
         if self.arch == "wavlm" and any(h and self.hidden_size % h for h in self.original_num_heads):
             raise ValueError("WavLM needs hidden_size divisible by the original head count")

@@ -20,6 +20,7 @@ from dpbench.models.components import (
 from dpbench.models.config import EncoderConfig
 from dpbench.models.hardconcrete import HardConcrete
 from dpbench.models.time_reduction import TimeReduction
+from dpbench.models.typed_modules import TypedModuleList
 
 GATE_GROUPS = ("conv", "heads", "attention", "ffn_units", "ffn")
 
@@ -67,7 +68,7 @@ class Encoder(nn.Module):
         self.dropout = nn.Dropout(c.dropout)  # on the transformer's input, as torchaudio applies encoder_dropout
         self.time_reduction = TimeReduction(c.hidden_size, c.time_reduction) if c.time_reduction > 1 else None
         wavlm = c.arch == "wavlm"
-        self.layers = nn.ModuleList(
+        self.layers: TypedModuleList[TransformerLayer] = TypedModuleList(
             TransformerLayer(
                 c.hidden_size, heads, c.head_dim, ffn, c.layer_norm_first, c.layer_norm_eps, original, wavlm,
                 c.attention_dropout, c.ffn_interm_dropout, c.dropout,
@@ -149,8 +150,8 @@ class Encoder(nn.Module):
 
     # --- gates -----------------------------------------------------------------------------
     def set_gates(
-        self, conv: bool = True, heads: bool = True, attention: bool = True, ffn_units: bool = True, ffn: bool = True,
-        conv_gate_norm: str = "masked",
+        self, *, conv: bool = True, heads: bool = True, attention: bool = True, ffn_units: bool = True,
+        ffn: bool = True, conv_gate_norm: str = "masked",
     ) -> None:
         """Attach fresh Hard Concrete gates to the chosen groups (and remove the others); `conv_gate_norm`
         is how conv gates meet LayerNorms (components.CONV_GATE_NORMS)."""
@@ -163,7 +164,7 @@ class Encoder(nn.Module):
         self.gate_flags = {"conv": conv, "heads": heads, "attention": attention, "ffn_units": ffn_units, "ffn": ffn}
 
     def remove_gates(self) -> None:
-        self.set_gates(False, False, False, False, False)
+        self.set_gates(conv=False, heads=False, attention=False, ffn_units=False, ffn=False)
 
     @property
     def conv_gate_norm(self) -> str:

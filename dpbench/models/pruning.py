@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from dpbench.models.components import TransformerLayer
 from dpbench.models.encoder import Encoder
-
 
 ALIGN_KINDS = ("conv", "ffn")
 
@@ -123,7 +123,7 @@ def _prune_layer_norm(norm: nn.LayerNorm, keep: Tensor) -> None:
 
 
 @torch.no_grad()
-def _prune_attention(layer) -> int:
+def _prune_attention(layer: TransformerLayer) -> int:
     attn = layer.attention
     if attn is None:
         return 0
@@ -149,7 +149,7 @@ def _prune_attention(layer) -> int:
 
 
 @torch.no_grad()
-def _prune_ffn(layer) -> int:
+def _prune_ffn(layer: TransformerLayer) -> int:
     ffn = layer.feed_forward
     if ffn is None:
         return 0

@@ -1,17 +1,17 @@
-"""Helpers shared by the corpus builders: per-file seeds, random identifiers, recording channels."""
+"""Helpers shared by the corpus builders: per-file seeds, random identifiers, recording channels.
+
+A corpus builder is a module listed in `corpus.CORPORA` with `FOLDER` (its folder under OUT),
+`plan(spec, seed) -> list[Job]` (the files to render) and `finalize(root, rendered)` (writes the metadata;
+returns audio files it made from the rendered ones, path -> samples, or None)."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
 from dpbench.data.synth.render import Channel, NoiseJob, SpeechJob
-from dpbench.data.synth.sizes import SizeSpec
 
 Job = SpeechJob | NoiseJob
 
@@ -52,14 +52,3 @@ class Rendered:
 
     job: Job
     n_samples: int
-
-
-class CorpusBuilder(Protocol):
-    """One synthetic corpus: a folder name under OUT, the files to render, the metadata to write."""
-
-    folder: str
-
-    def plan(self, spec: SizeSpec, seed: int) -> list[Job]: ...
-
-    def finalize(self, root: Path, rendered: Sequence[Rendered]) -> dict[str, int] | None:
-        """Write the metadata; return audio files made from the rendered ones (path -> samples), if any."""

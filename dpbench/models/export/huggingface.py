@@ -154,7 +154,7 @@ def _attention(model: Encoder, i: int, heads: int, width: int) -> dict[str, Tens
         out[f"{p}_proj.bias"][rows] = proj.bias.detach().cpu()
     out["out_proj.weight"][:, rows] = attention.out_proj.weight.detach().cpu()
     out["out_proj.bias"] = attention.out_proj.bias.detach().cpu().clone()
-    if c.arch == "wavlm":
+    if attention.gru_rel_pos_linear is not None:  # WavLM's gated position bias
         out["gru_rel_pos_linear.weight"] = attention.gru_rel_pos_linear.weight.detach().cpu().clone()
         out["gru_rel_pos_linear.bias"] = attention.gru_rel_pos_linear.bias.detach().cpu().clone()
         out["gru_rel_pos_const"][:, attention.head_index.cpu()] = attention.gru_rel_pos_const.detach().cpu()

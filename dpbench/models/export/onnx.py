@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
@@ -18,6 +19,9 @@ from dpbench.errors import DpbenchError
 from dpbench.io_utils import atomic_write_bytes, make_dirs
 from dpbench.models.encoder import Encoder, HiddenStates
 from dpbench.models.pruning import prune_encoder
+
+if TYPE_CHECKING:
+    import onnxruntime
 
 ONNX_NAME = "model.onnx"
 OPSET = 17
@@ -61,7 +65,9 @@ def export_onnx(model: Encoder, out: Path) -> tuple[Path, float]:
     axes.update({name: {0: "batch", 1: "frames"} for name in names[:-1]})
     buffer = io.BytesIO()
     with torch.no_grad():
-        torch.onnx.export(_SuperbFeatures(model), (wavs, lengths), buffer, input_names=["wavs", "lengths"],
+        # torch annotates `f` as a path, but the TorchScript exporter (dynamo=False) writes file objects too
+        torch.onnx.export(_SuperbFeatures(model), (wavs, lengths), buffer,  # type: ignore[arg-type]
+                          input_names=["wavs", "lengths"],
                           output_names=names, dynamic_axes=axes, opset_version=OPSET, dynamo=False)
     make_dirs(out)
     path = out / ONNX_NAME
@@ -73,7 +79,7 @@ def export_onnx(model: Encoder, out: Path) -> tuple[Path, float]:
     return path, error
 
 
-def onnx_session(path: Path, threads: int = 0):
+def onnx_session(path: Path, threads: int = 0) -> onnxruntime.InferenceSession:
     """An onnxruntime CPU session for `path` (`threads` 0: onnxruntime's default)."""
     import onnxruntime
 

@@ -100,7 +100,7 @@ def _attention(model: Encoder, i: int, prefix: str) -> dict[str, Tensor]:
         proj = getattr(attention, f"{p}_proj")
         out[f"{prefix}{p}_proj.weight"] = proj.weight.detach().cpu().clone()
         out[f"{prefix}{p}_proj.bias"] = proj.bias.detach().cpu().clone()
-    if c.arch == "wavlm":
+    if attention.gru_rel_pos_linear is not None:  # WavLM's gated position bias
         out[f"{prefix}gru_rel_pos_linear.weight"] = attention.gru_rel_pos_linear.weight.detach().cpu().clone()
         out[f"{prefix}gru_rel_pos_linear.bias"] = attention.gru_rel_pos_linear.bias.detach().cpu().clone()
         const = torch.ones(1, c.original_num_heads[i], 1, 1)  # all the teacher's heads; unkept ones unused

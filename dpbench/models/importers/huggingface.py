@@ -99,6 +99,7 @@ def from_huggingface(
     or its state dict) to an Encoder in eval mode. `hf_config`: its config object or config.json
     dict (read from the module when omitted); `normalize_waveform`: the preprocessor's `do_normalize`
     (None: `default_normalize_waveform`)."""
+    state: Mapping[str, Tensor]
     if isinstance(model_or_state_dict, nn.Module):
         hf_config = hf_config if hf_config is not None else getattr(model_or_state_dict, "config", None)
         state = model_or_state_dict.state_dict()

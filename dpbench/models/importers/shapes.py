@@ -81,8 +81,7 @@ def _layer_fields(state: Mapping[str, Tensor], source: str, hidden: int, known: 
         q = state.get(f"layers.{i}.attention.q_proj.weight")
         inner.append(int(q.shape[0]) if q is not None else 0)
     if wavlm:
-        heads = int(state["layers.0.attention.gru_rel_pos_const"].shape[1])
-        head_dim = hidden // heads
+        head_dim = hidden // int(state["layers.0.attention.gru_rel_pos_const"].shape[1])
     else:
         heads = known.get("heads")
         head_dim = hidden // heads if heads else STANDARD_HEAD_DIM
