@@ -12,9 +12,9 @@ from typing import Any
 import yaml
 
 from dpbench.errors import DpbenchError
+from dpbench.scales import SCALES
 
 CONFIG_DIR = Path(__file__).resolve().parent / "downstream_configs"  # shipped in the package
-SCALES = ("cpu", "paper")
 
 
 def load_config(stem: str, scale: str, config_dir: Path = CONFIG_DIR) -> tuple[dict, dict]:
