@@ -24,8 +24,24 @@ from dpbench.superb.upstream_spec import parse_upstream
 
 def arm_jobs(name: str, extra: list[str], out: Path, corpus: Path, tasks: list[str], sparsity: float) -> list[Job]:
     run, model = out / "compress" / name, out / "models" / f"{name}.pt"
-    args = ["compress", "--data", str(corpus / "LibriSpeech"), "--out", str(run), "--method", "dphubert",
-            "--teacher", TEACHER, "--target-sparsity", str(sparsity), "--name", name, "--accelerator", "cpu", *extra]
+    args = [
+        "compress",
+        "--data",
+        str(corpus / "LibriSpeech"),
+        "--out",
+        str(run),
+        "--method",
+        "dphubert",
+        "--teacher",
+        TEACHER,
+        "--target-sparsity",
+        str(sparsity),
+        "--name",
+        name,
+        "--accelerator",
+        "cpu",
+        *extra,
+    ]
     if (run / "compress_config.json").exists():  # started before: continue it
         args.append("--resume")
 
@@ -36,11 +52,30 @@ def arm_jobs(name: str, extra: list[str], out: Path, corpus: Path, tasks: list[s
     label = f"compress {name}"
     jobs = [Job(label, args, out / "logs" / f"compress-{name}.log", 110.0, on_success=publish)]
     for task in tasks:
-        jobs.append(Job(f"SUPERB {task} on {name}",
-                        ["superb", "--task", task, "--upstream", str(model), "--data", str(corpus),
-                         "--out", str(out / "superb"), "--results", str(out / "results.jsonl"), "--device", "cpu",
-                         "--quiet"],
-                        out / "logs" / f"superb-{name}-{task}.log", TASK_SECONDS.get(task, 120.0), (label,)))
+        jobs.append(
+            Job(
+                f"SUPERB {task} on {name}",
+                [
+                    "superb",
+                    "--task",
+                    task,
+                    "--upstream",
+                    str(model),
+                    "--data",
+                    str(corpus),
+                    "--out",
+                    str(out / "superb"),
+                    "--results",
+                    str(out / "results.jsonl"),
+                    "--device",
+                    "cpu",
+                    "--quiet",
+                ],
+                out / "logs" / f"superb-{name}-{task}.log",
+                TASK_SECONDS.get(task, 120.0),
+                (label,),
+            )
+        )
     return jobs
 
 
@@ -50,8 +85,9 @@ def table(out: Path, arms: list[str], tasks: list[str]) -> str:
     for record in ResultsStore(out / "results.jsonl"):
         results[(record["upstream"], record["task"])] = record
     names = {arm: parse_upstream(str(out / "models" / f"{arm}.pt")).name for arm in arms}  # SUPERB's upstream name
-    results.update({(arm, task): results[(name, task)] for arm, name in names.items() for task in tasks
-                    if (name, task) in results})
+    results.update(
+        {(arm, task): results[(name, task)] for arm, name in names.items() for task in tasks if (name, task) in results}
+    )
     header = ["arm", "params", "stage-2 distill loss"]
     units = {}
     for task in tasks:
@@ -81,8 +117,11 @@ def main() -> None:
     corpus = (args.corpus or out / "corpus").resolve()
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     arms = [arm.split("=", 1) for arm in args.arm]
-    jobs = [job for name, extra in arms
-            for job in arm_jobs(name, [a for a in extra.split(",") if a], out, corpus, tasks, args.sparsity)]
+    jobs = [
+        job
+        for name, extra in arms
+        for job in arm_jobs(name, [a for a in extra.split(",") if a], out, corpus, tasks, args.sparsity)
+    ]
     failed = run_jobs(jobs, args.jobs, "A/B runs")
     print(table(out, [name for name, _ in arms], tasks))
     if failed:

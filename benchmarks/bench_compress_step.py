@@ -55,20 +55,26 @@ def main() -> None:
         times.append(time.perf_counter() - started)
 
     audio = args.batch * args.seconds
-    print(f"config={args.config} device={device} threads={torch.get_num_threads()} precision={args.precision} "
-          f"batch={args.batch}x{args.seconds:g}s ({audio:g} s of audio)")
-    print(f"teacher params: {teacher_size / 1e6:.2f}M; student (gated) params incl. gates: "
-          f"{student_size / 1e6:.2f}M")
-    print(f"step time: mean {sum(times) / len(times):.3f} s, min {min(times):.3f} s over {len(times)} steps "
-          f"({audio / min(times):.1f} s of audio per s)")
+    print(
+        f"config={args.config} device={device} threads={torch.get_num_threads()} precision={args.precision} "
+        f"batch={args.batch}x{args.seconds:g}s ({audio:g} s of audio)"
+    )
+    print(f"teacher params: {teacher_size / 1e6:.2f}M; student (gated) params incl. gates: {student_size / 1e6:.2f}M")
+    print(
+        f"step time: mean {sum(times) / len(times):.3f} s, min {min(times):.3f} s over {len(times)} steps "
+        f"({audio / min(times):.1f} s of audio per s)"
+    )
     if device.type == "cuda":
         print(f"peak GPU memory (allocated): {torch.cuda.max_memory_allocated() / 2**20:.0f} MiB")
-    print(f"peak RSS: {peak_rss_mb():.0f} MiB (start {rss_start:.0f}, after building models {rss_models:.0f}, "
-          f"so the step itself adds {peak_rss_mb() - rss_models:.0f} MiB)")
+    print(
+        f"peak RSS: {peak_rss_mb():.0f} MiB (start {rss_start:.0f}, after building models {rss_models:.0f}, "
+        f"so the step itself adds {peak_rss_mb() - rss_models:.0f} MiB)"
+    )
 
 
-def make_step(config_name: str, device: torch.device, batch: int, seconds: float,
-              precision: str) -> tuple[Callable[[], None], float, int]:
+def make_step(
+    config_name: str, device: torch.device, batch: int, seconds: float, precision: str
+) -> tuple[Callable[[], None], float, int]:
     """One stage-1 training step on random audio; returns (step, teacher size, gated student parameters)."""
     torch.manual_seed(0)
     config = hubert_base_config() if config_name == "base" else tiny_config()
@@ -80,8 +86,9 @@ def make_step(config_name: str, device: torch.device, batch: int, seconds: float
     distill = DistillLoss(DistillHeads(pairs, config.hidden_size, config.hidden_size), LossWeights()).to(device)
     lagrangian = Lagrangian().to(device)
     spec = StageSpec("prune", 50_000, lr=2e-4, warmup_steps=15_000, gate_lr=0.02, lambda_lr=0.02, target=0.75)
-    optimizer = make_optimizer(list(student.model_parameters()) + list(distill.parameters()),
-                               list(student.gate_parameters()), lagrangian, spec)
+    optimizer = make_optimizer(
+        list(student.model_parameters()) + list(distill.parameters()), list(student.gate_parameters()), lagrangian, spec
+    )
     wavs = torch.randn(batch, int(seconds * 16000), device=device)
     lengths = torch.full((batch,), wavs.shape[1], device=device)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")

@@ -32,11 +32,28 @@ def main() -> None:
     write_lighthubert_small(args.out / "LightHuBERT_Small.pt")
     store = args.out / "results.jsonl"
     store.unlink(missing_ok=True)
-    command = [sys.executable, "-m", "dpbench", "efficiency", str(hubert_base),
-               f"s3prl:distiller_local={args.out / 'DistilHuBERT.ckpt'}",
-               f"s3prl:lighthubert_local={args.out / 'LightHuBERT_Small.pt'}", "tiny-hubert",
-               "--results", str(store), "--seconds", args.seconds, "--rounds", args.rounds, "--warmup", "1",
-               "--threads", args.threads, "--device", "cpu"]
+    command = [
+        sys.executable,
+        "-m",
+        "dpbench",
+        "efficiency",
+        str(hubert_base),
+        f"s3prl:distiller_local={args.out / 'DistilHuBERT.ckpt'}",
+        f"s3prl:lighthubert_local={args.out / 'LightHuBERT_Small.pt'}",
+        "tiny-hubert",
+        "--results",
+        str(store),
+        "--seconds",
+        args.seconds,
+        "--rounds",
+        args.rounds,
+        "--warmup",
+        "1",
+        "--threads",
+        args.threads,
+        "--device",
+        "cpu",
+    ]
     subprocess.run(command, check=True)
 
 

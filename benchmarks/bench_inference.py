@@ -65,14 +65,30 @@ def main() -> None:
     for spec in args.models:
         for batch in args.batches:
             out = subprocess.run(
-                [sys.executable, __file__, spec, "--child", "--batches", str(batch), "--seconds", str(args.seconds),
-                 "--repeats", str(args.repeats), "--threads", str(args.threads)],
-                check=True, capture_output=True, text=True,
+                [
+                    sys.executable,
+                    __file__,
+                    spec,
+                    "--child",
+                    "--batches",
+                    str(batch),
+                    "--seconds",
+                    str(args.seconds),
+                    "--repeats",
+                    str(args.repeats),
+                    "--threads",
+                    str(args.threads),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
             )
             rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     reference = {row["batch"]: row for row in rows if row["model"] == args.models[0]}
     print(f"CPU, {args.threads} threads, {args.seconds:g} s clips, median of {args.repeats} runs")
-    header = "| model | batch | params (M) | GMACs/s | MACs ratio | RTF | speed-up | peak RSS (MB) | forward extra (MB) |"
+    header = (
+        "| model | batch | params (M) | GMACs/s | MACs ratio | RTF | speed-up | peak RSS (MB) | forward extra (MB) |"
+    )
     print(header)
     print("|---" * (header.count("|") - 1) + "|")
     for row in rows:

@@ -10,7 +10,7 @@ import argparse
 import copy
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torchaudio.models import hubert_base, wav2vec2_base, wavlm_base

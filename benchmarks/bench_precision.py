@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import torch
-
 from bench_compress_step import make_step
 
 PRECISIONS = {"fp32": "32-true", "bf16": "bf16-mixed"}
@@ -48,11 +47,32 @@ def final_losses(folder: Path, stage1: int, stage2: int, threads: int) -> dict[s
     results = {}
     for name, precision in PRECISIONS.items():
         out = folder / name
-        subprocess.run([sys.executable, "-m", "dpbench", "compress", "--data", str(wavs), "--out", str(out),
-                        "--stage1-steps", str(stage1), "--stage2-steps", str(stage2), "--precision", precision,
-                        "--accelerator", "cpu", "--checkpoint-every", str(stage1 + stage2)],
-                       check=True, capture_output=True, text=True,
-                       env={**os.environ, "OMP_NUM_THREADS": str(threads)})
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "dpbench",
+                "compress",
+                "--data",
+                str(wavs),
+                "--out",
+                str(out),
+                "--stage1-steps",
+                str(stage1),
+                "--stage2-steps",
+                str(stage2),
+                "--precision",
+                precision,
+                "--accelerator",
+                "cpu",
+                "--checkpoint-every",
+                str(stage1 + stage2),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "OMP_NUM_THREADS": str(threads)},
+        )
         summary = json.loads((out / "summary.json").read_text())
         results[name] = {"losses": summary["losses"], "params": summary["params"], "wall_s": summary["wall_time_s"]}
     return results
@@ -68,9 +88,11 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     times = step_times(args.config, args.repeats)
-    print(f"{args.config} step (2 x 4 s, CPU, {args.threads} thread(s), median of {args.repeats} interleaved; shared "
-          f"machine: ratios count): fp32 {times['fp32']:.3f} s, bf16-mixed {times['bf16']:.3f} s "
-          f"({times['fp32'] / times['bf16']:.2f}x)")
+    print(
+        f"{args.config} step (2 x 4 s, CPU, {args.threads} thread(s), median of {args.repeats} interleaved; shared "
+        f"machine: ratios count): fp32 {times['fp32']:.3f} s, bf16-mixed {times['bf16']:.3f} s "
+        f"({times['fp32'] / times['bf16']:.2f}x)"
+    )
     with tempfile.TemporaryDirectory() as folder:
         runs = final_losses(Path(folder), args.stage1_steps, args.stage2_steps, args.threads)
     print(f"tiny compress run ({args.stage1_steps} + {args.stage2_steps} steps, built-in teacher, noise audio):")
@@ -78,8 +100,10 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for name, run in runs.items():
         losses = run["losses"]
-        print(f"| {PRECISIONS[name]} | {losses['prune_distill_loss']:.4f} | {losses.get('final_distill_loss', 0):.4f} "
-              f"| {run['params']:,} | {run['wall_s']:.0f} |")
+        print(
+            f"| {PRECISIONS[name]} | {losses['prune_distill_loss']:.4f} | {losses.get('final_distill_loss', 0):.4f} "
+            f"| {run['params']:,} | {run['wall_s']:.0f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -65,17 +65,30 @@ def main() -> None:
         print(f"{'kind':6} {'target':>6} {'E[s] end':>8} {'size/target before calib':>25} {'final size/target':>18}")
         for kind in args.kinds.split(","):
             for target in (float(t) for t in args.targets.split(",")):
-                config = make_config("cpu", "dphubert", str(tmp / "wavs"), dict(
-                    teacher=teacher, target_kind=kind, target_sparsity=target, stage1_steps=args.steps,
-                    stage2_steps=0, max_batch_seconds=4.0, max_item_seconds=2.0, checkpoint_every=args.steps,
-                    prune_units=args.prune_units.split(","),
-                ))
+                config = make_config(
+                    "cpu",
+                    "dphubert",
+                    str(tmp / "wavs"),
+                    dict(
+                        teacher=teacher,
+                        target_kind=kind,
+                        target_sparsity=target,
+                        stage1_steps=args.steps,
+                        stage2_steps=0,
+                        max_batch_seconds=4.0,
+                        max_item_seconds=2.0,
+                        checkpoint_every=args.steps,
+                        prune_units=args.prune_units.split(","),
+                    ),
+                )
                 run = tmp / f"{kind}-{target}"
                 summary = run_compress(config, run)
                 calibration = summary.calibration
                 before = calibration["size_before"] / calibration["target_size"]
-                print(f"{kind:6} {target:6.2f} {last_expected_sparsity(run):8.3f} {before:25.3f} "
-                      f"{summary.size_vs_target:18.3f}")
+                print(
+                    f"{kind:6} {target:6.2f} {last_expected_sparsity(run):8.3f} {before:25.3f} "
+                    f"{summary.size_vs_target:18.3f}"
+                )
 
 
 if __name__ == "__main__":

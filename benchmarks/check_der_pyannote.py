@@ -55,8 +55,10 @@ def main() -> None:
             reference += ref
             system += hyp
         worst = max(worst, abs(score(reference, system).der - 100.0 * abs(metric)))
-    print(f"pyannote.metrics {version('pyannote.metrics')}, {args.trials} random diarizations: "
-          f"largest |DER difference| {worst:.2e} percentage points")
+    print(
+        f"pyannote.metrics {version('pyannote.metrics')}, {args.trials} random diarizations: "
+        f"largest |DER difference| {worst:.2e} percentage points"
+    )
 
 
 if __name__ == "__main__":

@@ -30,8 +30,20 @@ def main() -> None:
     job = librispeech.plan(get_size("small"), 0)[0]
     voice = job.voice
     ssml = f'<speak><prosody range="{voice.pitch_range:+d}%">{escape(job.text)}</prosody></speak>'
-    command = [ESPEAK, "-m", "--stdout", "-v", voice.espeak_name, "-p", str(voice.pitch), "-s", str(voice.rate),
-               "-a", str(voice.amplitude), ssml]
+    command = [
+        ESPEAK,
+        "-m",
+        "--stdout",
+        "-v",
+        voice.espeak_name,
+        "-p",
+        str(voice.pitch),
+        "-s",
+        str(voice.rate),
+        "-a",
+        str(voice.amplitude),
+        ssml,
+    ]
     base = dict(os.environ) if args.plain else espeak_env()
 
     def once(_: int) -> str:

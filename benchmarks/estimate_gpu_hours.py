@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from pathlib import Path
 
 import torch
 import yaml
@@ -38,8 +37,18 @@ PAPER_STEP_AUDIO_S = 4 * 160.0
 BATCH, SECONDS = 2, 4.0  # the audio of each timed step and forward
 # Mean training-utterance length (seconds) of each SUPERB corpus as the tasks read it (public corpus
 # statistics, rounded; SID/ASV train on VoxCeleb1 utterances, SD on LibriMix mixtures).
-MEAN_SECONDS = {"KS": 1.0, "IC": 2.3, "SID": 8.2, "ER": 4.5, "PR": 12.3, "ASR": 12.3, "SF": 3.0,
-                "ASV": 8.2, "SD": 8.0, "QbE": 0.0}
+MEAN_SECONDS = {
+    "KS": 1.0,
+    "IC": 2.3,
+    "SID": 8.2,
+    "ER": 4.5,
+    "PR": 12.3,
+    "ASR": 12.3,
+    "SF": 3.0,
+    "ASV": 8.2,
+    "SD": 8.0,
+    "QbE": 0.0,
+}
 
 
 def find(tree, key: str):
@@ -58,8 +67,12 @@ def train_audio_hours(task: str) -> tuple[int, int, int, float]:
     """(steps, batch, accumulation, hours of audio the training reads) of the task's paper config."""
     config = yaml.safe_load((CONFIG_DIR / f"{task.lower()}_paper.yaml").read_text())
     steps = int(find(config, "total_steps") or 0)
-    batch = int(find(config, "train_batch_size") or find(config.get("train", {}), "batch_size")
-                or find(config, "batch_size") or 1)
+    batch = int(
+        find(config, "train_batch_size")
+        or find(config.get("train", {}), "batch_size")
+        or find(config, "batch_size")
+        or 1
+    )
     accumulate = int(find(config, "gradient_accumulate_steps") or 1)
     return steps, batch, accumulate, steps * batch * accumulate * MEAN_SECONDS[task] / 3600
 
@@ -92,13 +105,19 @@ def main() -> None:
     step_s, forward_s = statistics.median(steps), statistics.median(forwards)
     ratio = forward_s / step_s
     gpu_per_audio = PAPER_COMPRESS_GPU_HOURS * 3600 / (PAPER_COMPRESS_STEPS * PAPER_STEP_AUDIO_S)
-    print(f"one CPU thread, {BATCH} x {SECONDS:g} s: compression step {step_s:.2f} s, frozen forward {forward_s:.2f} s "
-          f"(medians of {args.repeats}); forward / step = {ratio:.3f}")
-    print(f"paper: {gpu_per_audio * 1e3:.2f} A100-ms per audio-second of compression, so "
-          f"{gpu_per_audio * ratio * 1e3:.3f} A100-ms per audio-second of a SUPERB step")
+    print(
+        f"one CPU thread, {BATCH} x {SECONDS:g} s: compression step {step_s:.2f} s, frozen forward {forward_s:.2f} s "
+        f"(medians of {args.repeats}); forward / step = {ratio:.3f}"
+    )
+    print(
+        f"paper: {gpu_per_audio * 1e3:.2f} A100-ms per audio-second of compression, so "
+        f"{gpu_per_audio * ratio * 1e3:.3f} A100-ms per audio-second of a SUPERB step"
+    )
     print("\n| stage | work (paper scale) | audio read (h) | A100-hours |\n|---|---|---|---|")
-    print(f"| compression (each student) | {PAPER_COMPRESS_STEPS:,} steps x {PAPER_STEP_AUDIO_S:g} s | "
-          f"{PAPER_COMPRESS_STEPS * PAPER_STEP_AUDIO_S / 3600:,.0f} | {PAPER_COMPRESS_GPU_HOURS:.0f} (paper) |")
+    print(
+        f"| compression (each student) | {PAPER_COMPRESS_STEPS:,} steps x {PAPER_STEP_AUDIO_S:g} s | "
+        f"{PAPER_COMPRESS_STEPS * PAPER_STEP_AUDIO_S / 3600:,.0f} | {PAPER_COMPRESS_GPU_HOURS:.0f} (paper) |"
+    )
     total = 0.0
     for task in MEAN_SECONDS:
         task_steps, batch, accumulate, hours = train_audio_hours(task)

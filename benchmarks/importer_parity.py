@@ -24,8 +24,8 @@ import argparse
 import json
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -83,16 +83,30 @@ def max_diff(ours: list[Tensor], theirs: list[Tensor], frames: Tensor | None = N
 def huggingface(arch: str, pre_ln: bool, folder: Path) -> float:
     import transformers
 
-    classes = {"hubert": (transformers.HubertConfig, transformers.HubertModel),
-               "wav2vec2": (transformers.Wav2Vec2Config, transformers.Wav2Vec2Model),
-               "wavlm": (transformers.WavLMConfig, transformers.WavLMModel)}
+    classes = {
+        "hubert": (transformers.HubertConfig, transformers.HubertModel),
+        "wav2vec2": (transformers.Wav2Vec2Config, transformers.Wav2Vec2Model),
+        "wavlm": (transformers.WavLMConfig, transformers.WavLMModel),
+    }
     config_cls, model_cls = classes[arch]
     extra = dict(num_buckets=32, max_bucket_distance=64) if arch == "wavlm" else {}
     config = config_cls(
-        hidden_size=64, num_hidden_layers=3, num_attention_heads=4, intermediate_size=128, conv_dim=[32] * 7,
-        num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4, do_stable_layer_norm=pre_ln,
-        feat_extract_norm="layer" if pre_ln else "group", conv_bias=pre_ln, hidden_dropout=0.0,
-        attention_dropout=0.0, activation_dropout=0.0, feat_proj_dropout=0.0, layerdrop=0.0, **extra,
+        hidden_size=64,
+        num_hidden_layers=3,
+        num_attention_heads=4,
+        intermediate_size=128,
+        conv_dim=[32] * 7,
+        num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=4,
+        do_stable_layer_norm=pre_ln,
+        feat_extract_norm="layer" if pre_ln else "group",
+        conv_bias=pre_ln,
+        hidden_dropout=0.0,
+        attention_dropout=0.0,
+        activation_dropout=0.0,
+        feat_proj_dropout=0.0,
+        layerdrop=0.0,
+        **extra,
     )
     reference = perturb(model_cls(config))
     extractor = transformers.Wav2Vec2FeatureExtractor(do_normalize=pre_ln, return_attention_mask=True)
@@ -101,10 +115,13 @@ def huggingface(arch: str, pre_ln: bool, folder: Path) -> float:
     wavs = utterances()
     inputs = extractor([w.numpy() for w in wavs], sampling_rate=16000, padding=True, return_tensors="pt")
     with torch.no_grad():
-        projected, (last, out) = capture(reference.feature_projection, lambda: capture(
-            reference.encoder.layers[-1],
-            lambda: reference(inputs.input_values, attention_mask=inputs.attention_mask, output_hidden_states=True),
-        ))
+        projected, (last, out) = capture(
+            reference.feature_projection,
+            lambda: capture(
+                reference.encoder.layers[-1],
+                lambda: reference(inputs.input_values, attention_mask=inputs.attention_mask, output_hidden_states=True),
+            ),
+        )
         ours, frames = import_checkpoint(folder)(*padded(wavs), HiddenStates.AUTHORS)
     return max_diff(ours, [projected, *out.hidden_states[1:-1], last], frames)
 
@@ -115,11 +132,22 @@ def torchaudio_state(arch: str, pre_ln: bool, folder: Path) -> float:
     from torchaudio.pipelines._wav2vec2.utils import _extend_model
 
     kwargs = dict(
-        extractor_mode="layer_norm" if pre_ln else "group_norm", extractor_conv_layer_config=CONV,
-        extractor_conv_bias=pre_ln, encoder_embed_dim=128, encoder_projection_dropout=0.0,
-        encoder_pos_conv_kernel=16, encoder_pos_conv_groups=4, encoder_num_layers=3, encoder_num_heads=2,
-        encoder_attention_dropout=0.0, encoder_ff_interm_features=256, encoder_ff_interm_dropout=0.0,
-        encoder_dropout=0.0, encoder_layer_norm_first=pre_ln, encoder_layer_drop=0.0, aux_num_out=None,
+        extractor_mode="layer_norm" if pre_ln else "group_norm",
+        extractor_conv_layer_config=CONV,
+        extractor_conv_bias=pre_ln,
+        encoder_embed_dim=128,
+        encoder_projection_dropout=0.0,
+        encoder_pos_conv_kernel=16,
+        encoder_pos_conv_groups=4,
+        encoder_num_layers=3,
+        encoder_num_heads=2,
+        encoder_attention_dropout=0.0,
+        encoder_ff_interm_features=256,
+        encoder_ff_interm_dropout=0.0,
+        encoder_dropout=0.0,
+        encoder_layer_norm_first=pre_ln,
+        encoder_layer_drop=0.0,
+        aux_num_out=None,
     )  # 64 per head: torchaudio's state dicts do not store the head count
     if arch == "wavlm":
         model = perturb(wavlm_model(encoder_num_buckets=320, encoder_max_distance=800, **kwargs))
@@ -132,8 +160,9 @@ def torchaudio_state(arch: str, pre_ln: bool, folder: Path) -> float:
     worst = 0.0
     for wav in utterances():  # one at a time: the wrapper normalises the whole batch as one
         with torch.no_grad():
-            projected, (layers, _) = capture(model.encoder.feature_projection,
-                                             lambda: reference.extract_features(wav[None]))
+            projected, (layers, _) = capture(
+                model.encoder.feature_projection, lambda: reference.extract_features(wav[None])
+            )
             ours, _ = ours_model(wav[None], None, HiddenStates.AUTHORS)
         worst = max(worst, max_diff(ours, [projected, *layers]))
     return worst
@@ -145,19 +174,42 @@ def fairseq_model(arch: str, pre_ln: bool) -> tuple[nn.Module, dict, dict]:
     from s3prl.upstream.utils import merge_with_parent
 
     cfg = {
-        "_name": arch, "extractor_mode": "layer_norm" if pre_ln else "default", "conv_feature_layers": str(CONV),
-        "conv_bias": pre_ln, "encoder_layers": 3, "encoder_embed_dim": 64, "encoder_ffn_embed_dim": 128,
-        "encoder_attention_heads": 4, "activation_fn": "gelu", "layer_norm_first": pre_ln, "conv_pos": 16,
-        "conv_pos_groups": 4, "final_dim": 16, "dropout": 0.0, "attention_dropout": 0.0, "activation_dropout": 0.0,
-        "encoder_layerdrop": 0.0, "dropout_input": 0.0, "dropout_features": 0.0, "label_rate": 50.0,
+        "_name": arch,
+        "extractor_mode": "layer_norm" if pre_ln else "default",
+        "conv_feature_layers": str(CONV),
+        "conv_bias": pre_ln,
+        "encoder_layers": 3,
+        "encoder_embed_dim": 64,
+        "encoder_ffn_embed_dim": 128,
+        "encoder_attention_heads": 4,
+        "activation_fn": "gelu",
+        "layer_norm_first": pre_ln,
+        "conv_pos": 16,
+        "conv_pos_groups": 4,
+        "final_dim": 16,
+        "dropout": 0.0,
+        "attention_dropout": 0.0,
+        "activation_dropout": 0.0,
+        "encoder_layerdrop": 0.0,
+        "dropout_input": 0.0,
+        "dropout_features": 0.0,
+        "label_rate": 50.0,
     }
-    task = {"_name": "hubert_pretraining" if arch == "hubert" else "audio_pretraining", "normalize": pre_ln,
-            "sample_rate": 16000, "label_rate": 50.0, "labels": ["km"]}
+    task = {
+        "_name": "hubert_pretraining" if arch == "hubert" else "audio_pretraining",
+        "normalize": pre_ln,
+        "sample_rate": 16000,
+        "label_rate": 50.0,
+        "labels": ["km"],
+    }
     if arch == "hubert":
         from s3prl.upstream.hubert.hubert_model import HubertConfig, HubertModel, HubertPretrainingConfig
 
-        model = HubertModel(merge_with_parent(HubertConfig, cfg), merge_with_parent(HubertPretrainingConfig, task),
-                            [["<s>", "<pad>", "</s>", "<unk>", "0", "1"]])
+        model = HubertModel(
+            merge_with_parent(HubertConfig, cfg),
+            merge_with_parent(HubertPretrainingConfig, task),
+            [["<s>", "<pad>", "</s>", "<unk>", "0", "1"]],
+        )
     elif arch == "wav2vec2":
         from s3prl.upstream.wav2vec2.wav2vec2_model import Wav2Vec2Config, Wav2Vec2Model
 
@@ -165,8 +217,9 @@ def fairseq_model(arch: str, pre_ln: bool) -> tuple[nn.Module, dict, dict]:
     else:
         from s3prl.upstream.wavlm.WavLM import WavLM, WavLMConfig
 
-        cfg.update(relative_position_embedding=True, num_buckets=32, max_distance=64, gru_rel_pos=True,
-                   normalize=pre_ln)
+        cfg.update(
+            relative_position_embedding=True, num_buckets=32, max_distance=64, gru_rel_pos=True, normalize=pre_ln
+        )
         model = WavLM(WavLMConfig(cfg))
     return perturb(model), cfg, task
 
@@ -179,8 +232,10 @@ def s3prl_hooked(model: nn.Module, wavs: list[Tensor], normalize: bool) -> list[
     batch, lengths = padded(wavs)
     mask = torch.arange(batch.shape[1])[None, :] >= lengths[:, None]
     seen: list[Tensor] = []
-    handles = [layer.register_forward_hook(lambda _m, inputs, _o: seen.append(inputs[0].transpose(0, 1)))
-               for layer in model.encoder.layers]
+    handles = [
+        layer.register_forward_hook(lambda _m, inputs, _o: seen.append(inputs[0].transpose(0, 1)))
+        for layer in model.encoder.layers
+    ]
     handles.append(model.encoder.register_forward_hook(lambda _m, _i, out: seen.append(out[0])))
     try:
         with torch.no_grad():
@@ -194,8 +249,11 @@ def s3prl_hooked(model: nn.Module, wavs: list[Tensor], normalize: bool) -> list[
 
 def fairseq_file(arch: str, pre_ln: bool, folder: Path) -> float:
     model, cfg, task = fairseq_model(arch, pre_ln)
-    ckpt = {"cfg": cfg, "model": model.state_dict()} if arch == "wavlm" else \
-        {"cfg": {"model": cfg, "task": task}, "model": model.state_dict()}
+    ckpt = (
+        {"cfg": cfg, "model": model.state_dict()}
+        if arch == "wavlm"
+        else {"cfg": {"model": cfg, "task": task}, "model": model.state_dict()}
+    )
     torch.save(ckpt, folder / f"{arch}_fairseq.pt")
     wavs = utterances()
     with torch.no_grad():
@@ -213,8 +271,15 @@ def s3prl_file(arch: str, pre_ln: bool, folder: Path) -> float:
     if arch == "wavlm":  # s3prl's wavlm entries load unilm's own file
         torch.save({"cfg": cfg, "model": model.state_dict()}, path)
     else:
-        torch.save({"task_cfg": task, "model_cfg": cfg, "model_weight": model.state_dict(),
-                    "dictionaries_symbols": [["<s>", "<pad>", "</s>", "<unk>", "0", "1"]]}, path)
+        torch.save(
+            {
+                "task_cfg": task,
+                "model_cfg": cfg,
+                "model_weight": model.state_dict(),
+                "dictionaries_symbols": [["<s>", "<pad>", "</s>", "<unk>", "0", "1"]],
+            },
+            path,
+        )
     entry = {"hubert": hubert_local, "wav2vec2": wav2vec2_local, "wavlm": wavlm_local}[arch]
     wavs = utterances()
     with torch.no_grad():
@@ -232,8 +297,10 @@ def dpbench_file(arch: str, pre_ln: bool, folder: Path) -> float:
     worst = 0.0
     for convention in HiddenStates:
         with torch.no_grad():
-            worst = max(worst, max_diff(loaded(*padded(utterances()), convention)[0],
-                                        model(*padded(utterances()), convention)[0]))
+            worst = max(
+                worst,
+                max_diff(loaded(*padded(utterances()), convention)[0], model(*padded(utterances()), convention)[0]),
+            )
     return worst
 
 
@@ -267,8 +334,11 @@ def main() -> None:
     print("| format | compared with | hidden states | " + " | ".join(ARCHES) + " |")
     print("|---|---|---|" + "---|" * len(ARCHES))
     for row in table:
-        print(f"| {row['format']} | {row['reference']} | {row['convention']} | "
-              + " | ".join(f"{row[a]:.1e}" for a in ARCHES) + " |")
+        print(
+            f"| {row['format']} | {row['reference']} | {row['convention']} | "
+            + " | ".join(f"{row[a]:.1e}" for a in ARCHES)
+            + " |"
+        )
     if args.json:
         args.json.write_text(json.dumps(table, indent=1))
 

@@ -40,17 +40,44 @@ def _stage(number: int, total: int, text: str) -> None:
     click.secho(f"\n[{number}/{total}] {text}", bold=True)
 
 
-def compress_job(corpus: Path, runs: Path, logs: Path, models: Path, method: str, sparsity: float, device: str,
-                 steps: tuple[int | None, int | None], *, teacher: str = TEACHER, student: str | None = None,
-                 name: str | None = None, extra: Sequence[str] = ()) -> Job:
+def compress_job(
+    corpus: Path,
+    runs: Path,
+    logs: Path,
+    models: Path,
+    method: str,
+    sparsity: float,
+    device: str,
+    steps: tuple[int | None, int | None],
+    *,
+    teacher: str = TEACHER,
+    student: str | None = None,
+    name: str | None = None,
+    extra: Sequence[str] = (),
+) -> Job:
     """Compress `teacher` with `method` into `runs/<student>` (student: the run's id, default the
     method); on success the student is copied to `models/<name>.pt` (SUPERB names an upstream after its
     file; name defaults to the method's display name). `extra`: more `dpbench compress` options."""
     student, name = student or method, name or METHOD_LABELS[method]
     out = runs / student
-    args = ["compress", "--data", str(corpus / "LibriSpeech"), "--out", str(out), "--method", method,
-            "--teacher", teacher, "--target-sparsity", str(sparsity), "--name", name,
-            "--accelerator", "gpu" if device == "cuda" else "cpu", *extra]
+    args = [
+        "compress",
+        "--data",
+        str(corpus / "LibriSpeech"),
+        "--out",
+        str(out),
+        "--method",
+        method,
+        "--teacher",
+        teacher,
+        "--target-sparsity",
+        str(sparsity),
+        "--name",
+        name,
+        "--accelerator",
+        "gpu" if device == "cuda" else "cpu",
+        *extra,
+    ]
     for flag, value in zip(("--stage1-steps", "--stage2-steps"), steps):
         if value is not None:
             args += [flag, str(value)]
@@ -63,34 +90,89 @@ def compress_job(corpus: Path, runs: Path, logs: Path, models: Path, method: str
         if not target.exists() or target.stat().st_mtime < source.stat().st_mtime:
             atomic_write_bytes(target, source.read_bytes())
 
-    return Job(f"compress {student}", args, logs / f"compress-{student}.log", COMPRESS_SECONDS, on_success=publish,
-               kind="compress")
+    return Job(
+        f"compress {student}",
+        args,
+        logs / f"compress-{student}.log",
+        COMPRESS_SECONDS,
+        on_success=publish,
+        kind="compress",
+    )
 
 
 def student_path(models: Path, method: str) -> Path:
     return models / f"{METHOD_LABELS[method]}.pt"
 
 
-def superb_job(upstream: str, task: str, corpus: Path, out: Path, logs: Path, store: Path, device: str,
-               needs: tuple[str, ...] = (), *, lr: float | None = None, scale: str = "cpu") -> Job:
+def superb_job(
+    upstream: str,
+    task: str,
+    corpus: Path,
+    out: Path,
+    logs: Path,
+    store: Path,
+    device: str,
+    needs: tuple[str, ...] = (),
+    *,
+    lr: float | None = None,
+    scale: str = "cpu",
+) -> Job:
     """One SUPERB task on `upstream` at learning rate `lr` (None: the task config's)."""
     name = Path(upstream).stem
     at = "" if lr is None else f" lr={lr:g}"
-    args = ["superb", "--task", task, "--upstream", upstream, "--data", str(corpus), "--out", str(out),
-            "--results", str(store), "--device", device, "--quiet"]
+    args = [
+        "superb",
+        "--task",
+        task,
+        "--upstream",
+        upstream,
+        "--data",
+        str(corpus),
+        "--out",
+        str(out),
+        "--results",
+        str(store),
+        "--device",
+        device,
+        "--quiet",
+    ]
     if lr is not None:
         args += ["--lr", f"{lr:g}"]
     if scale != "cpu":
         args += ["--scale", scale]
-    return Job(f"SUPERB {task} on {name}{at}", args, logs / f"superb-{name}-{task}{at.replace(' lr=', '-lr')}.log",
-               TASK_SECONDS.get(task, 120.0), needs, kind="superb")
+    return Job(
+        f"SUPERB {task} on {name}{at}",
+        args,
+        logs / f"superb-{name}-{task}{at.replace(' lr=', '-lr')}.log",
+        TASK_SECONDS.get(task, 120.0),
+        needs,
+        kind="superb",
+    )
 
 
 def efficiency_job(models: list[str], store: Path, logs: Path, device: str, needs: tuple[str, ...]) -> Job:
     """A short `dpbench efficiency` of the teacher and the students (2 s clips, 5 rounds) once all exist."""
-    return Job("efficiency", ["efficiency", *models, "--results", str(store), "--seconds", "2", "--rounds", "5",
-                              "--warmup", "1", "--device", device],
-               logs / "efficiency.log", EFFICIENCY_SECONDS, needs, kind="efficiency")
+    return Job(
+        "efficiency",
+        [
+            "efficiency",
+            *models,
+            "--results",
+            str(store),
+            "--seconds",
+            "2",
+            "--rounds",
+            "5",
+            "--warmup",
+            "1",
+            "--device",
+            device,
+        ],
+        logs / "efficiency.log",
+        EFFICIENCY_SECONDS,
+        needs,
+        kind="efficiency",
+    )
 
 
 def corpora_for(tasks: list[str]) -> list[str]:
@@ -103,25 +185,62 @@ def corpora_for(tasks: list[str]) -> list[str]:
 
 
 @click.command("demo")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/demo"), show_default=True,
-              help="Everything the demo makes goes here.")
-@click.option("--size", type=click.Choice(["tiny", "small", "medium"]), default="small", show_default=True,
-              help="Synthetic corpus size.")
-@click.option("--methods", default=DEFAULT_METHODS, show_default=True,
-              help=f"Students to compress, from {', '.join(METHOD_LABELS)}.")
-@click.option("--tasks", default=DEFAULT_TASKS, show_default=True,
-              help="SUPERB tasks to run, comma-separated, or 'all' (every task `dpbench superb` runs).")
-@click.option("--sparsity", type=float, default=0.65, show_default=True,
-              help="Target parameter sparsity (the tiny teacher's unprunable share is larger than Base's).")
-@click.option("--sweep", default=None, metavar="S1,S2,...",
-              help="Also compress DPHuBERT students at these sparsities (a sparsity sweep, e.g. 0.5,0.65,0.8), "
-                   "each run through the same tasks; the report plots them against sparsity.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("runs/demo"),
+    show_default=True,
+    help="Everything the demo makes goes here.",
+)
+@click.option(
+    "--size",
+    type=click.Choice(["tiny", "small", "medium"]),
+    default="small",
+    show_default=True,
+    help="Synthetic corpus size.",
+)
+@click.option(
+    "--methods",
+    default=DEFAULT_METHODS,
+    show_default=True,
+    help=f"Students to compress, from {', '.join(METHOD_LABELS)}.",
+)
+@click.option(
+    "--tasks",
+    default=DEFAULT_TASKS,
+    show_default=True,
+    help="SUPERB tasks to run, comma-separated, or 'all' (every task `dpbench superb` runs).",
+)
+@click.option(
+    "--sparsity",
+    type=float,
+    default=0.65,
+    show_default=True,
+    help="Target parameter sparsity (the tiny teacher's unprunable share is larger than Base's).",
+)
+@click.option(
+    "--sweep",
+    default=None,
+    metavar="S1,S2,...",
+    help="Also compress DPHuBERT students at these sparsities (a sparsity sweep, e.g. 0.5,0.65,0.8), "
+    "each run through the same tasks; the report plots them against sparsity.",
+)
 @click.option("--stage1-steps", type=int, default=None, help="Distill + prune steps [compress's cpu default].")
 @click.option("--stage2-steps", type=int, default=None, help="Final distillation steps [compress's cpu default].")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--jobs", type=int, default=None, help="Runs side by side [default: number of cores].")
-def demo_command(out: Path, size: str, methods: str, tasks: str, sparsity: float, sweep: str | None,
-                 stage1_steps: int | None, stage2_steps: int | None, device: str, jobs: int | None) -> None:
+def demo_command(
+    out: Path,
+    size: str,
+    methods: str,
+    tasks: str,
+    sparsity: float,
+    sweep: str | None,
+    stage1_steps: int | None,
+    stage2_steps: int | None,
+    device: str,
+    jobs: int | None,
+) -> None:
     """Run the whole pipeline on the embedded default (synthetic corpora, built-in tiny teacher)."""
     from dpbench.data.synth import synthesize
     from dpbench.plan.cli import run_plan
@@ -144,9 +263,13 @@ def demo_command(out: Path, size: str, methods: str, tasks: str, sparsity: float
     click.echo(f"corpus at {corpus}: {info['hours']:.2f} h of audio")
 
     swept = f"; DPHuBERT also at {', '.join(f'{s:.0%}' for s in sweep_list)}" if sweep_list else ""
-    _stage(2, 3, f"compress {TEACHER} at {sparsity:.0%} parameter sparsity ({', '.join(method_list)}{swept}), run "
-                 f"SUPERB at CPU scale ({', '.join(task_names)}) on the teacher and each student, measure "
-                 "their efficiency, then the report")
+    _stage(
+        2,
+        3,
+        f"compress {TEACHER} at {sparsity:.0%} parameter sparsity ({', '.join(method_list)}{swept}), run "
+        f"SUPERB at CPU scale ({', '.join(task_names)}) on the teacher and each student, measure "
+        "their efficiency, then the report",
+    )
     plan = demo_plan(out, method_list, task_names, sparsity, (stage1_steps, stage2_steps), device, sweep_list)
     jobs, outcome = run_plan(plan, LocalLauncher(workers))
     click.echo(f"{len(jobs) - len(outcome.submitted)} of {len(jobs)} runs were done already")
@@ -158,8 +281,10 @@ def demo_command(out: Path, size: str, methods: str, tasks: str, sparsity: float
     click.echo(f"demo finished in {(time.monotonic() - started) / 60:.1f} min")
     if outcome.failed:
         logs = {job.label: job.log for job in jobs}
-        raise DpbenchError(f"{len(outcome.failed)} runs failed (the report shows the rest): "
-                           + "; ".join(f"{label} -> {logs[label]}" for label in outcome.failed))
+        raise DpbenchError(
+            f"{len(outcome.failed)} runs failed (the report shows the rest): "
+            + "; ".join(f"{label} -> {logs[label]}" for label in outcome.failed)
+        )
 
 
 def _sweep(text: str | None, methods: list[str]) -> list[float]:
@@ -177,14 +302,31 @@ def _sweep(text: str | None, methods: list[str]) -> list[float]:
     return values
 
 
-def demo_plan(out: Path, methods: list[str], tasks: list[str], sparsity: float,
-              steps: tuple[int | None, int | None], device: str, sweep: Sequence[float] = ()) -> Plan:
+def demo_plan(
+    out: Path,
+    methods: list[str],
+    tasks: list[str],
+    sparsity: float,
+    steps: tuple[int | None, int | None],
+    device: str,
+    sweep: Sequence[float] = (),
+) -> Plan:
     """The demo as a study plan: the built-in teacher, its students (DPHuBERT also at the `sweep`
     sparsities), the tasks, on OUT/corpus."""
     from dpbench.plan.spec import Plan
 
     corpus = out / "corpus"
-    return Plan(out=out, data=corpus, compress_data=corpus / "LibriSpeech", teachers=[TEACHER], methods=methods,
-                tasks=tasks, sparsities=[sparsity], sweep=list(sweep), steps=steps, device=device,
-                results="results.jsonl",
-                title="dpbench demo: embedded default")
+    return Plan(
+        out=out,
+        data=corpus,
+        compress_data=corpus / "LibriSpeech",
+        teachers=[TEACHER],
+        methods=methods,
+        tasks=tasks,
+        sparsities=[sparsity],
+        sweep=list(sweep),
+        steps=steps,
+        device=device,
+        results="results.jsonl",
+        title="dpbench demo: embedded default",
+    )

@@ -97,14 +97,22 @@ def execute(job: Job, threads: int | None = 1) -> int:
         env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     started = time.time()
     with open(log_path, "w") as log:
-        code = subprocess.run([sys.executable, "-m", "dpbench", *job.args], stdout=log, stderr=subprocess.STDOUT,
-                              env=env).returncode
+        code = subprocess.run(
+            [sys.executable, "-m", "dpbench", *job.args], stdout=log, stderr=subprocess.STDOUT, env=env
+        ).returncode
     if rank == 0:
         if code == 0 and job.on_success:
             job.on_success()
         if job.marker is not None:
-            info = {"label": job.label, "args": command_of(job), "exit_code": code, "log": str(job.log),
-                    "started": started, "seconds": round(time.time() - started, 1), "result": _last_line(log_path)}
+            info = {
+                "label": job.label,
+                "args": command_of(job),
+                "exit_code": code,
+                "log": str(job.log),
+                "started": started,
+                "seconds": round(time.time() - started, 1),
+                "result": _last_line(log_path),
+            }
             atomic_write_json(job.marker if code == 0 else job.failed_marker, info)
     return code
 
@@ -150,8 +158,10 @@ def run_jobs(jobs: list[Job], workers: int, what: str) -> list[Job]:
                 failed.append(job)
                 bar.update(1)
                 tqdm.write(f"  skipped: {job.label} (a job it needs failed)")
-            ready = sorted((j for j in pending if set(j.needs) <= (ended if j.after_failures else done)),
-                           key=lambda j: -priority[j.label])
+            ready = sorted(
+                (j for j in pending if set(j.needs) <= (ended if j.after_failures else done)),
+                key=lambda j: -priority[j.label],
+            )
             for job in ready[: max(0, workers - len(running))]:
                 pending.remove(job)
                 running[pool.submit(_run_job, job)] = job

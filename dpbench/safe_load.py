@@ -15,16 +15,19 @@ import os
 import pickle
 import sys
 import typing
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
 from dpbench.errors import DpbenchError
 
 TRUST_ENV = "DPBENCH_TRUST_CHECKPOINT"
-TRUST_HELP = ("Load checkpoints that hold objects beyond tensors and known config types with the unrestricted "
-              "unpickler. UNSAFE: such a file can run any code on this machine; only for files you trust.")
+TRUST_HELP = (
+    "Load checkpoints that hold objects beyond tensors and known config types with the unrestricted "
+    "unpickler. UNSAFE: such a file can run any code on this machine; only for files you trust."
+)
 
 
 def allowed_globals() -> list[Any]:
@@ -34,17 +37,41 @@ def allowed_globals() -> list[Any]:
     from omegaconf import DictConfig, ListConfig, nodes
     from omegaconf.base import ContainerMetadata, Metadata
 
-    numpy_types = [np.ndarray, np.dtype, multiarray._reconstruct, multiarray.scalar,
-                   # the same functions under numpy 1.x's module name, which checkpoints of that era name
-                   (multiarray._reconstruct, "numpy.core.multiarray._reconstruct"),
-                   (multiarray.scalar, "numpy.core.multiarray.scalar")]
-    numpy_types += [type(np.dtype(name)) for name in ("bool", "int8", "int16", "int32", "int64", "uint8",
-                                                      "float16", "float32", "float64")]
+    numpy_types = [
+        np.ndarray,
+        np.dtype,
+        multiarray._reconstruct,
+        multiarray.scalar,
+        # the same functions under numpy 1.x's module name, which checkpoints of that era name
+        (multiarray._reconstruct, "numpy.core.multiarray._reconstruct"),
+        (multiarray.scalar, "numpy.core.multiarray.scalar"),
+    ]
+    numpy_types += [
+        type(np.dtype(name))
+        for name in ("bool", "int8", "int16", "int32", "int64", "uint8", "float16", "float32", "float64")
+    ]
     return [
         argparse.Namespace,
-        DictConfig, ListConfig, ContainerMetadata, Metadata,
-        nodes.AnyNode, nodes.StringNode, nodes.IntegerNode, nodes.FloatNode, nodes.BooleanNode, nodes.BytesNode,
-        typing.Any, dict, list, tuple, set, int, float, bool, str, collections.defaultdict,
+        DictConfig,
+        ListConfig,
+        ContainerMetadata,
+        Metadata,
+        nodes.AnyNode,
+        nodes.StringNode,
+        nodes.IntegerNode,
+        nodes.FloatNode,
+        nodes.BooleanNode,
+        nodes.BytesNode,
+        typing.Any,
+        dict,
+        list,
+        tuple,
+        set,
+        int,
+        float,
+        bool,
+        str,
+        collections.defaultdict,
         *numpy_types,
     ]
 
@@ -86,11 +113,14 @@ def load_torch(path: str | os.PathLike[str], expected: str = "a PyTorch checkpoi
     except pickle.UnpicklingError as error:
         refused = _refused(error)
         if refused is None:
-            raise DpbenchError(f"cannot read {path} as a PyTorch file ({_reason(error)}); expected {expected}") from None
+            raise DpbenchError(
+                f"cannot read {path} as a PyTorch file ({_reason(error)}); expected {expected}"
+            ) from None
         if not trusted():
             raise DpbenchError(
                 f"{path} holds `{refused}`, a Python object dpbench does not unpickle: loading it could run code "
-                "from the file. If you trust where it came from, rerun with --trust-checkpoint") from None
+                "from the file. If you trust where it came from, rerun with --trust-checkpoint"
+            ) from None
     except Exception as error:
         raise DpbenchError(f"cannot read {path} as a PyTorch file ({_reason(error)}); expected {expected}") from None
     warn(f"--trust-checkpoint: loading {path} with the UNRESTRICTED unpickler; it may run code from the file")
@@ -107,11 +137,14 @@ def warn(text: str) -> None:
 def _set_trust(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     if value:
         os.environ[TRUST_ENV] = "1"
-        warn("--trust-checkpoint: files that hold more than tensors and known config types will be unpickled "
-             "unrestricted (they can run code); pass it only for checkpoints you trust")
+        warn(
+            "--trust-checkpoint: files that hold more than tensors and known config types will be unpickled "
+            "unrestricted (they can run code); pass it only for checkpoints you trust"
+        )
 
 
 def trust_option(command: Callable) -> Callable:
     """The `--trust-checkpoint` flag of every command that reads user checkpoints."""
-    return click.option("--trust-checkpoint", is_flag=True, expose_value=False, callback=_set_trust,
-                        help=TRUST_HELP)(command)
+    return click.option("--trust-checkpoint", is_flag=True, expose_value=False, callback=_set_trust, help=TRUST_HELP)(
+        command
+    )

@@ -41,8 +41,10 @@ class Items:
     def __post_init__(self) -> None:
         n = len(self.ids)
         if len(self.num) != n or len(self.den) != n or (self.groups and len(self.groups) != n):
-            raise DpbenchError(f"per-item arrays differ in length: {n} ids, {len(self.num)} numerators, "
-                               f"{len(self.den)} denominators, {len(self.groups)} groups")
+            raise DpbenchError(
+                f"per-item arrays differ in length: {n} ids, {len(self.num)} numerators, "
+                f"{len(self.den)} denominators, {len(self.groups)} groups"
+            )
         if n == 0:
             raise DpbenchError("no test items: the metric has nothing to resample")
         if len(set(self.ids)) != n:
@@ -55,13 +57,25 @@ class Items:
         return float(_statistic(self, np.arange(len(self.ids))[None, :])[0])
 
     def to_json(self) -> dict:
-        return {"ids": list(self.ids), "num": self.num.tolist(), "den": self.den.tolist(),
-                "scale": self.scale, "groups": list(self.groups), "statistic": self.statistic}
+        return {
+            "ids": list(self.ids),
+            "num": self.num.tolist(),
+            "den": self.den.tolist(),
+            "scale": self.scale,
+            "groups": list(self.groups),
+            "statistic": self.statistic,
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> Items:
-        return cls(tuple(data["ids"]), np.asarray(data["num"], float), np.asarray(data["den"], float),
-                   float(data["scale"]), tuple(data.get("groups", ())), data.get("statistic", "ratio"))
+        return cls(
+            tuple(data["ids"]),
+            np.asarray(data["num"], float),
+            np.asarray(data["den"], float),
+            float(data["scale"]),
+            tuple(data.get("groups", ())),
+            data.get("statistic", "ratio"),
+        )
 
     def save(self, path: Path) -> None:
         atomic_write_text(path, json.dumps(self.to_json()) + "\n")
@@ -76,8 +90,10 @@ class Items:
     def aligned(self, other: Items) -> Items:
         """`self` reordered to `other`'s item order; both must hold the same items."""
         if set(self.ids) != set(other.ids):
-            raise DpbenchError(f"the two runs were tested on different items ({len(self.ids)} vs {len(other.ids)}; "
-                               f"e.g. {sorted(set(self.ids) ^ set(other.ids))[:3]}): they cannot be paired")
+            raise DpbenchError(
+                f"the two runs were tested on different items ({len(self.ids)} vs {len(other.ids)}; "
+                f"e.g. {sorted(set(self.ids) ^ set(other.ids))[:3]}): they cannot be paired"
+            )
         order = {item: index for index, item in enumerate(self.ids)}
         index = np.array([order[item] for item in other.ids])
         groups = tuple(self.groups[i] for i in index) if self.groups else ()
@@ -88,8 +104,14 @@ def mean_items(runs: Sequence[Items]) -> Items:
     """Per-item means over runs of one model on the same items (several downstream seeds)."""
     first = runs[0]
     aligned = [run.aligned(first) for run in runs]
-    return Items(first.ids, np.mean([a.num for a in aligned], axis=0), np.mean([a.den for a in aligned], axis=0),
-                 first.scale, first.groups, first.statistic)
+    return Items(
+        first.ids,
+        np.mean([a.num for a in aligned], axis=0),
+        np.mean([a.den for a in aligned], axis=0),
+        first.scale,
+        first.groups,
+        first.statistic,
+    )
 
 
 def _resample(items: Items, resamples: int, seed: int) -> np.ndarray:
@@ -115,8 +137,12 @@ def _statistic(items: Items, draws: np.ndarray) -> np.ndarray:
     if not items.groups:
         return items.scale * items.num[draws].sum(axis=1) / items.den[draws].sum(axis=1)
     groups = np.asarray(items.groups)  # column j always holds an item of group j's group (see _resample)
-    values = [items.scale * np.where(groups == g, items.num[draws], 0).sum(axis=1)
-              / np.where(groups == g, items.den[draws], 0).sum(axis=1) for g in dict.fromkeys(items.groups)]
+    values = [
+        items.scale
+        * np.where(groups == g, items.num[draws], 0).sum(axis=1)
+        / np.where(groups == g, items.den[draws], 0).sum(axis=1)
+        for g in dict.fromkeys(items.groups)
+    ]
     return np.mean(values, axis=0)
 
 
@@ -126,8 +152,9 @@ def _percentiles(values: np.ndarray, confidence: float) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def interval(items: Items, resamples: int = RESAMPLES, seed: int = SEED,
-             confidence: float = CONFIDENCE) -> tuple[float, float]:
+def interval(
+    items: Items, resamples: int = RESAMPLES, seed: int = SEED, confidence: float = CONFIDENCE
+) -> tuple[float, float]:
     """Percentile-bootstrap interval of the metric over test items."""
     return _percentiles(_statistic(items, _resample(items, resamples, seed)), confidence)
 
@@ -145,8 +172,9 @@ class Comparison:
         return self.low > 0.0 or self.high < 0.0
 
 
-def paired_difference(a: Items, b: Items, resamples: int = RESAMPLES, seed: int = SEED,
-                      confidence: float = CONFIDENCE) -> Comparison:
+def paired_difference(
+    a: Items, b: Items, resamples: int = RESAMPLES, seed: int = SEED, confidence: float = CONFIDENCE
+) -> Comparison:
     """Paired bootstrap: each resample draws the same items for both models, so the variation the
     two share (hard and easy test items) cancels in the difference."""
     b = b.aligned(a)

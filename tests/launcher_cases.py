@@ -16,14 +16,24 @@ FAILS = ["no-such-command"]
 
 def scenario_jobs(root: Path, broken_args: list[str]) -> list[Job]:
     def job(label: str, kind: str, args: list[str], needs: tuple[str, ...] = (), after_failures: bool = False) -> Job:
-        return Job(label, args, root / "logs" / f"{label}.log", 1.0, needs,
-                   marker=root / "jobs" / f"{label}.json", kind=kind, after_failures=after_failures)
+        return Job(
+            label,
+            args,
+            root / "logs" / f"{label}.log",
+            1.0,
+            needs,
+            marker=root / "jobs" / f"{label}.json",
+            kind=kind,
+            after_failures=after_failures,
+        )
 
     jobs = [job(f"a{index}", "superb", OK) for index in range(3)]
-    jobs += [job("broken", "compress", broken_args),
-             job("after-a1", "superb", OK, ("a1",)),
-             job("after-broken-1", "superb", OK, ("broken",)),
-             job("after-broken-2", "superb", OK, ("broken",))]
+    jobs += [
+        job("broken", "compress", broken_args),
+        job("after-a1", "superb", OK, ("a1",)),
+        job("after-broken-1", "superb", OK, ("broken",)),
+        job("after-broken-2", "superb", OK, ("broken",)),
+    ]
     jobs.append(job("report", "report", OK, tuple(j.label for j in jobs), after_failures=True))
     return jobs
 

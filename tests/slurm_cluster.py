@@ -29,36 +29,38 @@ def _free_port() -> int:
 
 
 def _slurm_conf(root: Path, host: str, munge_socket: Path, cpus: int, memory_mb: int) -> str:
-    return "\n".join([
-        "ClusterName=dpbenchtest",
-        f"SlurmctldHost={host}(127.0.0.1)",
-        f"SlurmctldPort={_free_port()}",
-        f"SlurmdPort={_free_port()}",
-        "SlurmUser=root",
-        "SlurmdUser=root",
-        f"AuthInfo=socket={munge_socket}",
-        f"StateSaveLocation={root / 'state'}",
-        f"SlurmdSpoolDir={root / 'spool'}",
-        f"SlurmctldPidFile={root / 'slurmctld.pid'}",
-        f"SlurmdPidFile={root / 'slurmd.pid'}",
-        f"SlurmctldLogFile={root / 'slurmctld.log'}",
-        f"SlurmdLogFile={root / 'slurmd.log'}",
-        "ProctrackType=proctrack/linuxproc",
-        "TaskPlugin=task/none",
-        "SelectType=select/cons_tres",
-        "SelectTypeParameters=CR_Core",
-        "JobAcctGatherType=jobacct_gather/none",
-        "AccountingStorageType=accounting_storage/none",
-        "MpiDefault=none",
-        "ReturnToService=2",
-        "SchedulerType=sched/backfill",
-        "SchedulerParameters=sched_interval=1",
-        "MinJobAge=600",
-        "KillWait=2",
-        f"NodeName={host} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory_mb} State=UNKNOWN",
-        "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4",
-        "",
-    ])
+    return "\n".join(
+        [
+            "ClusterName=dpbenchtest",
+            f"SlurmctldHost={host}(127.0.0.1)",
+            f"SlurmctldPort={_free_port()}",
+            f"SlurmdPort={_free_port()}",
+            "SlurmUser=root",
+            "SlurmdUser=root",
+            f"AuthInfo=socket={munge_socket}",
+            f"StateSaveLocation={root / 'state'}",
+            f"SlurmdSpoolDir={root / 'spool'}",
+            f"SlurmctldPidFile={root / 'slurmctld.pid'}",
+            f"SlurmdPidFile={root / 'slurmd.pid'}",
+            f"SlurmctldLogFile={root / 'slurmctld.log'}",
+            f"SlurmdLogFile={root / 'slurmd.log'}",
+            "ProctrackType=proctrack/linuxproc",
+            "TaskPlugin=task/none",
+            "SelectType=select/cons_tres",
+            "SelectTypeParameters=CR_Core",
+            "JobAcctGatherType=jobacct_gather/none",
+            "AccountingStorageType=accounting_storage/none",
+            "MpiDefault=none",
+            "ReturnToService=2",
+            "SchedulerType=sched/backfill",
+            "SchedulerParameters=sched_interval=1",
+            "MinJobAge=600",
+            "KillWait=2",
+            f"NodeName={host} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory_mb} State=UNKNOWN",
+            "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4",
+            "",
+        ]
+    )
 
 
 @dataclass
@@ -71,8 +73,14 @@ class SlurmCluster:
 
     def stop(self) -> None:
         """Cancel what is still queued, then stop slurmd, slurmctld and munged (newest first)."""
-        subprocess.run(["scancel", "--full", "--user", os.environ.get("USER", "root")], env=self.env,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30, check=False)
+        subprocess.run(
+            ["scancel", "--full", "--user", os.environ.get("USER", "root")],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=30,
+            check=False,
+        )
         for process in reversed(self.processes):
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
@@ -111,10 +119,23 @@ def start_cluster(root: Path, cpus: int = 2, memory_mb: int = 2048, timeout_s: f
     cluster = SlurmCluster(root, env)
     logs = open(root / "daemons.out", "ab")
     try:
-        cluster.processes.append(subprocess.Popen(
-            ["munged", "--foreground", "--force", f"--key-file={key}", f"--socket={munge_socket}",
-             f"--pid-file={root / 'munge' / 'munged.pid'}", f"--log-file={root / 'munged.log'}",
-             f"--seed-file={root / 'munge' / 'munged.seed'}"], env=env, stdout=logs, stderr=logs))
+        cluster.processes.append(
+            subprocess.Popen(
+                [
+                    "munged",
+                    "--foreground",
+                    "--force",
+                    f"--key-file={key}",
+                    f"--socket={munge_socket}",
+                    f"--pid-file={root / 'munge' / 'munged.pid'}",
+                    f"--log-file={root / 'munged.log'}",
+                    f"--seed-file={root / 'munge' / 'munged.seed'}",
+                ],
+                env=env,
+                stdout=logs,
+                stderr=logs,
+            )
+        )
         _wait(lambda: munge_socket.exists(), timeout_s, "munged did not open its socket", cluster)
         cluster.processes.append(subprocess.Popen(["slurmctld", "-D", "-i"], env=env, stdout=logs, stderr=logs))
         _wait(lambda: _ok(["scontrol", "ping"], env, "UP"), timeout_s, "slurmctld did not answer", cluster)

@@ -24,9 +24,11 @@ def test_help_lists_every_command_as_click_would() -> None:
 
 
 def test_help_imports_no_command_module() -> None:
-    script = ("import sys; from dpbench.cli import main\n"
-              "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-              "heavy = [m for m in ('torch', 'lightning', 's3prl', 'dpbench.compress.runner') if m in sys.modules]\n"
-              "print('HEAVY', heavy)")
+    script = (
+        "import sys; from dpbench.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('torch', 'lightning', 's3prl', 'dpbench.compress.runner') if m in sys.modules]\n"
+        "print('HEAVY', heavy)"
+    )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert "HEAVY []" in out

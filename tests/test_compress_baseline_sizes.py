@@ -36,8 +36,9 @@ def fithubert_upstream_extras(config: EncoderConfig) -> int:
     """Parameters FitHuBERT's s3prl upstream holds beyond the student: the last layer's head and a spare upsampler."""
     depth = config.num_layers
     with torch.device("meta"):
-        heads = DistillHeads(distill_pairs("fithubert", [], depth, depth), config.hidden_size, 768,
-                             upsample=config.time_reduction)
+        heads = DistillHeads(
+            distill_pairs("fithubert", [], depth, depth), config.hidden_size, 768, upsample=config.time_reduction
+        )
         spare = FrameUpsampler(config.hidden_size, config.time_reduction)
     return numel(heads.heads[-1]) + numel(spare)
 

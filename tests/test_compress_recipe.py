@@ -36,8 +36,13 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 # --- pruned units --------------------------------------------------------------------------------
 def _gated_groups(model) -> set[str]:
     names = {name for name, _ in model.named_gates()}
-    kinds = {"channel_gates": "conv", "head_gate": "heads", "attention.block_gate": "attention",
-             "unit_gate": "ffn_units", "feed_forward.block_gate": "ffn"}
+    kinds = {
+        "channel_gates": "conv",
+        "head_gate": "heads",
+        "attention.block_gate": "attention",
+        "unit_gate": "ffn_units",
+        "feed_forward.block_gate": "ffn",
+    }
     return {kind for part, kind in kinds.items() for name in names if part in name}
 
 
@@ -121,8 +126,10 @@ def _states(model, wavs, seed):
     return model(wavs)[0]
 
 
-@pytest.mark.parametrize("field,first_changed", [
-    ("projection_dropout", 0), ("attention_dropout", 1), ("ffn_interm_dropout", 1), ("dropout", 1)])
+@pytest.mark.parametrize(
+    "field,first_changed",
+    [("projection_dropout", 0), ("attention_dropout", 1), ("ffn_interm_dropout", 1), ("dropout", 1)],
+)
 def test_each_dropout_acts_in_train_mode_only_from_its_place(field, first_changed):
     torch.manual_seed(0)
     model = build_encoder(tiny_config())
@@ -151,9 +158,20 @@ def test_student_takes_the_teachers_dropouts_unless_overridden():
 
 def test_huggingface_import_reads_the_dropouts():
     hf_config = transformers.HubertConfig(
-        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, conv_dim=(16, 16),
-        conv_kernel=(10, 3), conv_stride=(5, 2), num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4,
-        feat_proj_dropout=0.05, attention_dropout=0.15, activation_dropout=0.25, hidden_dropout=0.35)
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        conv_dim=(16, 16),
+        conv_kernel=(10, 3),
+        conv_stride=(5, 2),
+        num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=4,
+        feat_proj_dropout=0.05,
+        attention_dropout=0.15,
+        activation_dropout=0.25,
+        hidden_dropout=0.35,
+    )
     model = from_huggingface(transformers.HubertModel(hf_config).eval())
     c = model.config
     assert (c.projection_dropout, c.attention_dropout, c.ffn_interm_dropout, c.dropout) == (0.05, 0.15, 0.25, 0.35)
@@ -224,15 +242,28 @@ def assets(compress_assets: dict) -> dict:
 
 
 def _config(assets, **overrides):
-    options = dict(teacher=str(assets["teacher"]), stage1_steps=30, stage2_steps=2, max_batch_seconds=3.0,
-                   max_item_seconds=1.5, checkpoint_every=50, target_sparsity=0.2)
+    options = dict(
+        teacher=str(assets["teacher"]),
+        stage1_steps=30,
+        stage2_steps=2,
+        max_batch_seconds=3.0,
+        max_item_seconds=1.5,
+        checkpoint_every=50,
+        target_sparsity=0.2,
+    )
     options.update(overrides)
     return make_config("cpu", "dphubert", str(assets["wavs"]), options)
 
 
 def test_heads_only_run_never_removes_a_conv_channel_or_ffn_unit(assets, tmp_path):
-    config = _config(assets, prune_units=["head"], conv_gate_norm="authors", distill_layers="0,3.12",
-                     attention_dropout=0.2, l2_weight=0.5)
+    config = _config(
+        assets,
+        prune_units=["head"],
+        conv_gate_norm="authors",
+        distill_layers="0,3.12",
+        attention_dropout=0.2,
+        l2_weight=0.5,
+    )
     summary = run_compress(config, tmp_path / "run")
     teacher = tiny_config()
     kept = summary.kept_units
@@ -240,42 +271,87 @@ def test_heads_only_run_never_removes_a_conv_channel_or_ffn_unit(assets, tmp_pat
     assert sum(kept["num_heads"]) < sum(teacher.num_heads)
     assert not summary.config["conv_output_scale"]  # no conv gate, so no scale even in authors mode
     options = summary.options
-    assert (options["prune_units"], options["conv_gate_norm"], options["distill_layers"]) == (["head"], "authors",
-                                                                                              "0,3.12")
+    assert (options["prune_units"], options["conv_gate_norm"], options["distill_layers"]) == (
+        ["head"],
+        "authors",
+        "0,3.12",
+    )
     assert (options["l2_weight"], options["attention_dropout"]) == (0.5, 0.2)
     assert summary.student_dropouts["attention_dropout"] == 0.2
     assert summary.distill_pairs == [[0, 0], [1, 1], [4, 4]]
     assert summary.distill_heads == [0, 0, 1]
     saved = json.loads((tmp_path / "run" / "compress_config.json").read_text())
     assert saved["prune_units"] == ["head"]
-    for option, value in (("conv_gate_norm", "masked"), ("prune_units", ["conv", "head", "interm"]),
-                          ("distill_layers", "0.4,8,12"), ("distill_mode", "predlayer"), ("cos_type", "log_sig"),
-                          ("attention_dropout", None)):
+    for option, value in (
+        ("conv_gate_norm", "masked"),
+        ("prune_units", ["conv", "head", "interm"]),
+        ("distill_layers", "0.4,8,12"),
+        ("distill_mode", "predlayer"),
+        ("cos_type", "log_sig"),
+        ("attention_dropout", None),
+    ):
         with pytest.raises(DpbenchError, match=f"{option}: "):
             run_compress(_config(assets, **{**config.to_dict(), option: value}), tmp_path / "run", resume=True)
 
 
 def test_recipe_defaults_and_cli_parsing(assets, tmp_path):
     config = _config(assets)
-    assert (config.prune_units, config.distill_layers, config.distill_mode) == (["conv", "head", "interm"],
-                                                                                  "0.4,8,12", "layer2layer")
+    assert (config.prune_units, config.distill_layers, config.distill_mode) == (
+        ["conv", "head", "interm"],
+        "0.4,8,12",
+        "layer2layer",
+    )
     assert (config.l1_weight, config.cos_weight, config.l2_weight, config.cos_type) == (1.0, 1.0, 0.0, "raw")
     assert config.conv_gate_norm == "authors"
     assert make_config("cpu", "distilhubert", "d", {"teacher": "t"}).cos_type == "log_sig"
     with pytest.raises(DpbenchError, match="--distill-mode"):
         make_config("cpu", "fithubert", "d", {"teacher": "t", "distill_mode": "predlayer"})
     runner = CliRunner()
-    base = ["--data", str(assets["wavs"]), "--teacher", str(assets["teacher"]), "--stage1-steps", "2",
-            "--stage2-steps", "0", "--max-batch-seconds", "2", "--max-item-seconds", "1", "--target-sparsity", "0.2",
-            "--accelerator", "cpu"]
-    result = runner.invoke(compress_command, base + ["--out", str(tmp_path / "a"), "--prune-units", "interm, conv",
-                                                     "--distill-layers", "0 . 4,12", "--distill-mode", "predlayer"])
+    base = [
+        "--data",
+        str(assets["wavs"]),
+        "--teacher",
+        str(assets["teacher"]),
+        "--stage1-steps",
+        "2",
+        "--stage2-steps",
+        "0",
+        "--max-batch-seconds",
+        "2",
+        "--max-item-seconds",
+        "1",
+        "--target-sparsity",
+        "0.2",
+        "--accelerator",
+        "cpu",
+    ]
+    result = runner.invoke(
+        compress_command,
+        base
+        + [
+            "--out",
+            str(tmp_path / "a"),
+            "--prune-units",
+            "interm, conv",
+            "--distill-layers",
+            "0 . 4,12",
+            "--distill-mode",
+            "predlayer",
+        ],
+    )
     assert result.exit_code == 0, result.output
     options = json.loads((tmp_path / "a" / "summary.json").read_text())["options"]
     assert (options["prune_units"], options["distill_layers"], options["distill_mode"]) == (
-        ["conv", "interm"], "0.4,12", "predlayer")
-    for bad in (["--prune-units", "heads"], ["--distill-layers", "0..4"], ["--l1-weight", "-1"],
-                ["--residual-dropout", "1.5"]):
+        ["conv", "interm"],
+        "0.4,12",
+        "predlayer",
+    )
+    for bad in (
+        ["--prune-units", "heads"],
+        ["--distill-layers", "0..4"],
+        ["--l1-weight", "-1"],
+        ["--residual-dropout", "1.5"],
+    ):
         result = runner.invoke(compress_command, base + ["--out", str(tmp_path / "b")] + bad)
         assert result.exit_code != 0 and bad[0] in result.output
 

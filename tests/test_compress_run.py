@@ -29,8 +29,15 @@ def assets(compress_assets: dict[str, Path]) -> dict[str, Path]:
 
 
 def config(assets, method="dphubert", **overrides):
-    options = dict(teacher=str(assets["teacher"]), stage1_steps=30, stage2_steps=4, max_batch_seconds=3.0,
-                   max_item_seconds=1.5, checkpoint_every=8, target_sparsity=0.5)
+    options = dict(
+        teacher=str(assets["teacher"]),
+        stage1_steps=30,
+        stage2_steps=4,
+        max_batch_seconds=3.0,
+        max_item_seconds=1.5,
+        checkpoint_every=8,
+        target_sparsity=0.5,
+    )
     options.update(overrides)
     return make_config("cpu", method, str(assets["wavs"]), options)
 
@@ -86,11 +93,18 @@ class Crash(L.Callback):
             raise RuntimeError("simulated kill")
 
 
-@pytest.mark.parametrize("stage,step,accumulate", [
-    ("prune", 21, 1), ("final", 3, 1), pytest.param("prune", 19, 2, marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "stage,step,accumulate", [("prune", 21, 1), ("final", 3, 1), pytest.param("prune", 19, 2, marks=pytest.mark.slow)]
+)
 def test_resume_after_interruption_matches_uninterrupted_run(assets, tmp_path, stage, step, accumulate):
-    options = dict(stage1_steps=24, stage2_steps=4, checkpoint_every=8, seed=1, accumulate=accumulate,
-                   max_batch_seconds=3.0 / accumulate)
+    options = dict(
+        stage1_steps=24,
+        stage2_steps=4,
+        checkpoint_every=8,
+        seed=1,
+        accumulate=accumulate,
+        max_batch_seconds=3.0 / accumulate,
+    )
     reference = run_compress(config(assets, **options), tmp_path / "a")
     with pytest.raises(RuntimeError, match="simulated kill"):
         run_compress(config(assets, **options), tmp_path / "b", callbacks=[Crash(stage, step)])
@@ -152,12 +166,16 @@ def test_baselines(assets, tmp_path, method):
 
 def test_bad_inputs_give_clear_errors(assets, tmp_path):
     with pytest.raises(DpbenchError, match="--data .*no such folder"):
-        run_compress(make_config("cpu", "dphubert", str(tmp_path / "nowhere"),
-                                 dict(teacher=str(assets["teacher"]))), tmp_path / "r0")
+        run_compress(
+            make_config("cpu", "dphubert", str(tmp_path / "nowhere"), dict(teacher=str(assets["teacher"]))),
+            tmp_path / "r0",
+        )
     (tmp_path / "empty").mkdir()
     with pytest.raises(DpbenchError, match="no usable audio"):
-        run_compress(make_config("cpu", "dphubert", str(tmp_path / "empty"), dict(teacher=str(assets["teacher"]))),
-                     tmp_path / "r1")
+        run_compress(
+            make_config("cpu", "dphubert", str(tmp_path / "empty"), dict(teacher=str(assets["teacher"]))),
+            tmp_path / "r1",
+        )
     with pytest.raises(DpbenchError, match="impossible"):
         run_compress(config(assets, target_sparsity=0.99), tmp_path / "r2")
     other = tiny_config()
@@ -167,8 +185,9 @@ def test_bad_inputs_give_clear_errors(assets, tmp_path):
         run_compress(config(assets, student_init=str(tmp_path / "shallow.pt")), tmp_path / "r3")
     assert not (tmp_path / "r3" / "compress_config.json").exists()
     with pytest.raises(DpbenchError, match="--target-sparsity"):
-        config(assets, target_sparsity=1.5).validate() or run_compress(config(assets, target_sparsity=1.5),
-                                                                       tmp_path / "r4")
+        config(assets, target_sparsity=1.5).validate() or run_compress(
+            config(assets, target_sparsity=1.5), tmp_path / "r4"
+        )
 
 
 def test_existing_run_needs_resume_and_same_options(assets, tmp_path):
@@ -183,9 +202,28 @@ def test_existing_run_needs_resume_and_same_options(assets, tmp_path):
 
 def test_cli(assets, tmp_path):
     runner = CliRunner()
-    args = ["--data", str(assets["wavs"]), "--out", str(tmp_path / "run"), "--teacher", str(assets["teacher"]),
-            "--stage1-steps", "2", "--stage2-steps", "1", "--max-batch-seconds", "2", "--max-item-seconds", "1",
-            "--target-sparsity", "0.3", "--distill-layers", "0,6,12", "--accelerator", "cpu"]
+    args = [
+        "--data",
+        str(assets["wavs"]),
+        "--out",
+        str(tmp_path / "run"),
+        "--teacher",
+        str(assets["teacher"]),
+        "--stage1-steps",
+        "2",
+        "--stage2-steps",
+        "1",
+        "--max-batch-seconds",
+        "2",
+        "--max-item-seconds",
+        "1",
+        "--target-sparsity",
+        "0.3",
+        "--distill-layers",
+        "0,6,12",
+        "--accelerator",
+        "cpu",
+    ]
     result = runner.invoke(compress_command, args)
     assert result.exit_code == 0, result.output
     assert "student.pt" in result.output
@@ -209,10 +247,32 @@ def test_kill_9_mid_stage_then_resume(assets, tmp_path):
     import time
 
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "dpbench", "compress", "--data", str(assets["wavs"]), "--out", str(out),
-           "--teacher", str(assets["teacher"]), "--stage1-steps", "40", "--stage2-steps", "2",
-           "--max-batch-seconds", "3", "--max-item-seconds", "1.5", "--checkpoint-every", "5",
-           "--target-sparsity", "0.5", "--accelerator", "cpu"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "dpbench",
+        "compress",
+        "--data",
+        str(assets["wavs"]),
+        "--out",
+        str(out),
+        "--teacher",
+        str(assets["teacher"]),
+        "--stage1-steps",
+        "40",
+        "--stage2-steps",
+        "2",
+        "--max-batch-seconds",
+        "3",
+        "--max-item-seconds",
+        "1.5",
+        "--checkpoint-every",
+        "5",
+        "--target-sparsity",
+        "0.5",
+        "--accelerator",
+        "cpu",
+    ]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     logged = 0
@@ -242,12 +302,35 @@ def test_ddp_two_processes_on_cpu(assets, tmp_path):
     import sys
 
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "dpbench", "compress", "--data", str(assets["wavs"]), "--out", str(out),
-           "--teacher", str(assets["teacher"]), "--stage1-steps", "6", "--stage2-steps", "2",
-           "--max-batch-seconds", "2", "--max-item-seconds", "1", "--checkpoint-every", "3",
-           "--target-sparsity", "0.5", "--accelerator", "cpu", "--devices", "2"]
-    done = subprocess.run(cmd, env=dict(os.environ, OMP_NUM_THREADS="1"), capture_output=True, text=True,
-                          timeout=600)
+    cmd = [
+        sys.executable,
+        "-m",
+        "dpbench",
+        "compress",
+        "--data",
+        str(assets["wavs"]),
+        "--out",
+        str(out),
+        "--teacher",
+        str(assets["teacher"]),
+        "--stage1-steps",
+        "6",
+        "--stage2-steps",
+        "2",
+        "--max-batch-seconds",
+        "2",
+        "--max-item-seconds",
+        "1",
+        "--checkpoint-every",
+        "3",
+        "--target-sparsity",
+        "0.5",
+        "--accelerator",
+        "cpu",
+        "--devices",
+        "2",
+    ]
+    done = subprocess.run(cmd, env=dict(os.environ, OMP_NUM_THREADS="1"), capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
     assert abs(summary["params"] - 0.5 * summary["teacher_params"]) <= 0.01 * 0.5 * summary["teacher_params"]
@@ -259,8 +342,9 @@ def test_lagrangian_reaches_target_in_a_full_cpu_scale_stage1(assets, tmp_path):
     """With distillation in the loop and the cpu-scale schedule (300 steps), the expected sparsity ends
     near the target before any calibration (observed: 0.639 for 0.6, still coming back from an overshoot),
     the pruned size is already close to it, and calibration puts it within 1%."""
-    summary = run_compress(config(assets, stage1_steps=300, stage2_steps=0, checkpoint_every=100,
-                                  target_sparsity=0.6), tmp_path / "run")
+    summary = run_compress(
+        config(assets, stage1_steps=300, stage2_steps=0, checkpoint_every=100, target_sparsity=0.6), tmp_path / "run"
+    )
     rows = [r for r in read_log(tmp_path / "run") if r["stage"] == "prune"]
     assert abs(float(rows[-1]["expected_sparsity"]) - 0.6) < 0.05
     assert max(float(r["expected_sparsity"]) for r in rows[:30]) < 0.2  # it started from the dense model

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from dpbench.ablations import ABLATIONS
 from dpbench.compress import make_config
 from dpbench.compress.cli import compress_command
-from dpbench.ablations import ABLATIONS
 from dpbench.compress.config import PRUNE_UNITS
 from dpbench.demo import demo_plan
 from dpbench.errors import DpbenchError
@@ -28,15 +28,34 @@ def assets(compress_assets: dict[str, Path]) -> dict[str, Path]:
 
 def test_a_sweep_makes_one_named_run_per_sparsity_and_resumes(assets, tmp_path):
     out = tmp_path / "sweep"
-    args = ["--data", str(assets["wavs"]), "--out", str(out), "--teacher", str(assets["teacher"]),
-            "--stage1-steps", "2", "--stage2-steps", "1", "--max-batch-seconds", "2", "--max-item-seconds", "1",
-            "--target-sparsity", "0.3,0.5", "--accelerator", "cpu"]
+    args = [
+        "--data",
+        str(assets["wavs"]),
+        "--out",
+        str(out),
+        "--teacher",
+        str(assets["teacher"]),
+        "--stage1-steps",
+        "2",
+        "--stage2-steps",
+        "1",
+        "--max-batch-seconds",
+        "2",
+        "--max-item-seconds",
+        "1",
+        "--target-sparsity",
+        "0.3,0.5",
+        "--accelerator",
+        "cpu",
+    ]
     result = CliRunner().invoke(compress_command, args)
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == ["sp0.3", "sp0.5"]
     summaries = {p.name: json.loads((p / "summary.json").read_text()) for p in out.iterdir()}
     assert {k: (s["name"], s["target"]["sparsity"]) for k, s in summaries.items()} == {
-        "sp0.3": ("sweep-sp0.3", 0.3), "sp0.5": ("sweep-sp0.5", 0.5)}
+        "sp0.3": ("sweep-sp0.3", 0.3),
+        "sp0.5": ("sweep-sp0.5", 0.5),
+    }
     assert summaries["sp0.5"]["params"] < summaries["sp0.3"]["params"]
     stamps = {p.name: (p / "student.pt").stat().st_mtime_ns for p in out.iterdir()}
     again = CliRunner().invoke(compress_command, [*args, "--resume"])
@@ -48,8 +67,9 @@ def test_a_sweep_makes_one_named_run_per_sparsity_and_resumes(assets, tmp_path):
 
 @pytest.mark.parametrize("value", ["0.5,0.5", "0.5,x", ","])
 def test_a_bad_sweep_is_refused(assets, tmp_path, value):
-    result = CliRunner().invoke(compress_command, ["--data", str(assets["wavs"]), "--out", str(tmp_path / "r"),
-                                                   "--target-sparsity", value])
+    result = CliRunner().invoke(
+        compress_command, ["--data", str(assets["wavs"]), "--out", str(tmp_path / "r"), "--target-sparsity", value]
+    )
     assert result.exit_code != 0 and "--target-sparsity" in result.output
     assert not (tmp_path / "r").exists()
 
@@ -81,25 +101,57 @@ def test_ablation_presets_set_the_papers_options_and_are_recorded():
 
 def test_the_cli_ablation_reaches_the_run(assets, tmp_path):
     out = tmp_path / "abl"
-    result = CliRunner().invoke(compress_command, [
-        "--data", str(assets["wavs"]), "--out", str(out), "--teacher", str(assets["teacher"]), "--stage1-steps", "2",
-        "--max-batch-seconds", "2", "--max-item-seconds", "1", "--target-sparsity", "0.3", "--accelerator", "cpu",
-        "--ablation", "no-final-distill"])
+    result = CliRunner().invoke(
+        compress_command,
+        [
+            "--data",
+            str(assets["wavs"]),
+            "--out",
+            str(out),
+            "--teacher",
+            str(assets["teacher"]),
+            "--stage1-steps",
+            "2",
+            "--max-batch-seconds",
+            "2",
+            "--max-item-seconds",
+            "1",
+            "--target-sparsity",
+            "0.3",
+            "--accelerator",
+            "cpu",
+            "--ablation",
+            "no-final-distill",
+        ],
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text())
     assert summary["options"]["ablation"] == "no-final-distill" and summary["steps"]["final"] == 0
 
 
 def plan(tmp_path, **extra):
-    raw = {"out": str(tmp_path / "study"), "data": str(tmp_path), "teachers": ["tiny-hubert"],
-           "methods": ["dphubert", "distilhubert"], "tasks": ["KS"], "sparsities": [0.6], **extra}
+    raw = {
+        "out": str(tmp_path / "study"),
+        "data": str(tmp_path),
+        "teachers": ["tiny-hubert"],
+        "methods": ["dphubert", "distilhubert"],
+        "tasks": ["KS"],
+        "sparsities": [0.6],
+        **extra,
+    }
     return plan_from_dict(raw, tmp_path, "plan.yaml")
 
 
 def test_plan_sweep_and_ablations_add_dphubert_students_only(tmp_path):
     found = {s.id: s for s in students(plan(tmp_path, sweep=[0.5, 0.8], ablations=["no-conv-pruning", "predlayer"]))}
-    assert set(found) == {"dphubert-sp0.6", "dphubert-sp0.5", "dphubert-sp0.8", "distilhubert",
-                          "dphubert-sp0.6-no-conv-pruning", "dphubert-sp0.6-predlayer"}
+    assert set(found) == {
+        "dphubert-sp0.6",
+        "dphubert-sp0.5",
+        "dphubert-sp0.8",
+        "distilhubert",
+        "dphubert-sp0.6-no-conv-pruning",
+        "dphubert-sp0.6-predlayer",
+    }
     jobs = {job.label: job for job in expand(plan(tmp_path, sweep=[0.5, 0.8], ablations=["predlayer"]))}
     ablation = jobs["compress dphubert-sp0.6-predlayer"]
     assert ablation.args[ablation.args.index("--ablation") + 1] == "predlayer"
@@ -113,10 +165,15 @@ def test_plan_sweep_and_ablations_add_dphubert_students_only(tmp_path):
     assert names == {"DPHuBERT", "DPHuBERT-layer-gates", "DistilHuBERT"}  # one sparsity: not in the names
 
 
-@pytest.mark.parametrize("extra,message", [
-    ({"ablations": ["no-such"]}, "ablations"), ({"sweep": [80]}, "sweep"),
-    ({"ablations": ["predlayer"], "methods": ["distilhubert"]}, "dphubert"),
-    ({"sweep": [0.5], "methods": ["distilhubert"]}, "dphubert")])
+@pytest.mark.parametrize(
+    "extra,message",
+    [
+        ({"ablations": ["no-such"]}, "ablations"),
+        ({"sweep": [80]}, "sweep"),
+        ({"ablations": ["predlayer"], "methods": ["distilhubert"]}, "dphubert"),
+        ({"sweep": [0.5], "methods": ["distilhubert"]}, "dphubert"),
+    ],
+)
 def test_bad_sweep_or_ablations_in_a_plan_are_refused(tmp_path, extra, message):
     with pytest.raises(DpbenchError, match=message):
         plan(tmp_path, **extra)
@@ -125,6 +182,10 @@ def test_bad_sweep_or_ablations_in_a_plan_are_refused(tmp_path, extra, message):
 def test_the_demo_sweep_adds_dphubert_students(tmp_path):
     demo = demo_plan(tmp_path, ["dphubert", "distilhubert"], ["KS"], 0.65, (None, None), "cpu", [0.5, 0.8])
     labels = [job.label for job in expand(demo) if job.kind == "compress"]
-    assert labels == ["compress dphubert-sp0.65", "compress dphubert-sp0.5", "compress dphubert-sp0.8",
-                      "compress distilhubert"]
+    assert labels == [
+        "compress dphubert-sp0.65",
+        "compress dphubert-sp0.5",
+        "compress dphubert-sp0.8",
+        "compress distilhubert",
+    ]
     assert sum(job.kind == "superb" for job in expand(demo)) == 5  # the teacher and four students, one task

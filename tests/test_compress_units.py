@@ -10,6 +10,7 @@ import pytest
 import soundfile as sf
 import torch
 import torch.nn.functional as F
+from gated_models import random_gated
 
 from dpbench.compress.data import StreamBatches, train_loader
 from dpbench.compress.distill import (
@@ -27,15 +28,13 @@ from dpbench.compress.sparsity import Lagrangian, check_target, config_size, exp
 from dpbench.compress.students import (
     build_student,
     check_compatible,
-    distill_pairs,
     distilhubert_config,
+    distill_pairs,
     fithubert_thin_config,
     half_config,
 )
 from dpbench.errors import DpbenchError
 from dpbench.models import build_encoder, count_params, hubert_base_config, prune_encoder, tiny_config
-from gated_models import random_gated
-
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -148,8 +147,9 @@ def test_students_start_from_the_teacher():
     budget = 0.5 * count_params(teacher.config)
     student = build_student("dphubert", teacher, budget, "params")
     assert student.has_gates
-    assert torch.equal(student.layers[2].feed_forward.output_dense.weight,
-                       teacher.layers[2].feed_forward.output_dense.weight)
+    assert torch.equal(
+        student.layers[2].feed_forward.output_dense.weight, teacher.layers[2].feed_forward.output_dense.weight
+    )
     distil = build_student("distilhubert", teacher, budget, "params")
     assert distil.config.num_layers < teacher.config.num_layers
     assert torch.equal(distil.layers[0].attention.q_proj.weight, teacher.layers[0].attention.q_proj.weight)
@@ -179,8 +179,6 @@ def test_mismatched_student_is_rejected():
     shallow = half_config(teacher)
     with pytest.raises(DpbenchError, match="layers of width"):
         check_compatible(teacher, shallow, "student.pt", "dphubert")
-
-
 
 
 def test_calibration_hits_the_target_and_pruned_equals_masked():

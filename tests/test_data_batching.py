@@ -50,8 +50,7 @@ def test_epochs_and_seeds(lengths: list[int]) -> None:
 @pytest.mark.parametrize("drop_last", [False, True])
 def test_ranks_get_disjoint_equal_shards(lengths: list[int], drop_last: bool) -> None:
     shards = [
-        list(DurationBatchSampler(lengths, 15, seed=4, drop_last=drop_last, num_replicas=3, rank=r))
-        for r in range(3)
+        list(DurationBatchSampler(lengths, 15, seed=4, drop_last=drop_last, num_replicas=3, rank=r)) for r in range(3)
     ]
     assert len({len(s) for s in shards}) == 1  # DDP needs the same number of steps on every rank
     everything = list(DurationBatchSampler(lengths, 15, seed=4))

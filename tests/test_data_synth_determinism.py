@@ -13,8 +13,8 @@ from dpbench.data.cli import data_group
 from dpbench.data.synth import synthesize
 from dpbench.data.synth.corpus import render_all
 from dpbench.data.synth.render import Channel, SpeechJob, render
-from dpbench.data.synth.voices import ALL_ACCENTS, VARIANTS, Voice
 from dpbench.data.synth.speech_commands import hash_percentile
+from dpbench.data.synth.voices import ALL_ACCENTS, VARIANTS, Voice
 from dpbench.errors import DpbenchError
 
 
@@ -83,9 +83,13 @@ def _variant_jobs() -> list[SpeechJob]:
     from espeak's random generator), each accent used in turn."""
     variants = [(gender, variant) for gender, names in VARIANTS.items() for variant in names]
     return [
-        SpeechJob(relpath=f"{variant}.flac", text="the old man walked across the bridge",
-                  voice=Voice(ALL_ACCENTS[i % len(ALL_ACCENTS)], variant, gender, pitch=50, rate=170, amplitude=100),
-                  channel=Channel(snr_db=30.0, noise_color="pink"), seed=i)
+        SpeechJob(
+            relpath=f"{variant}.flac",
+            text="the old man walked across the bridge",
+            voice=Voice(ALL_ACCENTS[i % len(ALL_ACCENTS)], variant, gender, pitch=50, rate=170, amplitude=100),
+            channel=Channel(snr_db=30.0, noise_color="pink"),
+            seed=i,
+        )
         for i, (gender, variant) in enumerate(variants)
     ]
 

@@ -74,7 +74,9 @@ def test_librispeech_layout_for_the_legacy_asr_dataset(tiny_corpus: Path, tmp_pa
     wavs, labels, names = dataset[0]
     assert len(wavs) == len(labels) == len(names) > 1
     assert all(dictionary.unk() not in label for label in labels)  # every character is known
-    assert sum(len(batch) for batch in dataset.X) == SPEC.libri_speakers[0] * SPEC.libri_chapters * SPEC.libri_utterances
+    assert (
+        sum(len(batch) for batch in dataset.X) == SPEC.libri_speakers[0] * SPEC.libri_chapters * SPEC.libri_utterances
+    )
 
 
 def test_speech_commands_layout(tiny_corpus: Path) -> None:
@@ -164,8 +166,12 @@ def test_iemocap_layout_and_s3prl_metadata(tiny_corpus: Path, tmp_path: Path) ->
     written = write_s3prl_metadata(root, tmp_path / "meta")
     assert len(written) == 10
     for fold in range(1, 6):
-        train = IEMOCAPDataset(str(root), str(tmp_path / "meta" / f"Session{fold}" / "train_meta_data.json"), pre_load=False)
-        test = IEMOCAPDataset(str(root), str(tmp_path / "meta" / f"Session{fold}" / "test_meta_data.json"), pre_load=False)
+        train = IEMOCAPDataset(
+            str(root), str(tmp_path / "meta" / f"Session{fold}" / "train_meta_data.json"), pre_load=False
+        )
+        test = IEMOCAPDataset(
+            str(root), str(tmp_path / "meta" / f"Session{fold}" / "test_meta_data.json"), pre_load=False
+        )
         assert train.class_dict == {"neu": 0, "hap": 1, "ang": 2, "sad": 3}
         assert len(train) >= 5 and len(test) > 0  # s3prl splits 20% of train off as dev
         assert Counter(train.idx2emotion[train[i][1]] for i in range(len(train))).keys() == set(train.class_dict)

@@ -14,8 +14,22 @@ from dpbench.results import ResultsStore
 
 @pytest.mark.slow
 def test_demo_runs_every_stage_and_reuses_them(tmp_path: Path) -> None:
-    args = ["--out", str(tmp_path / "demo"), "--size", "tiny", "--methods", "dphubert", "--tasks", "KS",
-            "--stage1-steps", "20", "--stage2-steps", "10", "--jobs", "2"]
+    args = [
+        "--out",
+        str(tmp_path / "demo"),
+        "--size",
+        "tiny",
+        "--methods",
+        "dphubert",
+        "--tasks",
+        "KS",
+        "--stage1-steps",
+        "20",
+        "--stage2-steps",
+        "10",
+        "--jobs",
+        "2",
+    ]
     first = CliRunner().invoke(demo_command, args)
     assert first.exit_code == 0, first.output
     out = tmp_path / "demo"
@@ -23,7 +37,11 @@ def test_demo_runs_every_stage_and_reuses_them(tmp_path: Path) -> None:
     assert sorted(r["upstream"] for r in records) == ["DPHuBERT", "tiny-hubert"]
     efficiency = ResultsStore(out / "results.jsonl").records("efficiency")
     assert sorted((r["upstream"], r["batch"]) for r in efficiency) == [
-        ("DPHuBERT", 1), ("DPHuBERT", 8), ("tiny-hubert", 1), ("tiny-hubert", 8)]
+        ("DPHuBERT", 1),
+        ("DPHuBERT", 8),
+        ("tiny-hubert", 1),
+        ("tiny-hubert", 8),
+    ]
     lines = (out / "results.jsonl").read_text().splitlines()
     assert all(r["task"] == "KS" and 0.0 <= r["value"] <= 100.0 for r in records)
     summary = json.loads((out / "compress" / "dphubert" / "summary.json").read_text())

@@ -15,7 +15,15 @@ from dpbench.efficiency.probe import forward_peak_bytes
 from dpbench.efficiency.records import EFFICIENCY_FIELDS, EFFICIENCY_KIND
 from dpbench.efficiency.specs import parse_spec
 from dpbench.errors import DpbenchError
-from dpbench.models import build_encoder, count_macs, count_params, load_encoder, prune_encoder, save_encoder, tiny_config
+from dpbench.models import (
+    build_encoder,
+    count_macs,
+    count_params,
+    load_encoder,
+    prune_encoder,
+    save_encoder,
+    tiny_config,
+)
 from dpbench.report.selection import load_records
 from dpbench.results import ResultsStore
 
@@ -70,12 +78,32 @@ def student(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_command_measures_and_stores(student: Path, tmp_path: Path) -> None:
     store = tmp_path / "results.jsonl"
     ResultsStore(store).append({"task": "KS", "metric": "accuracy", "value": 90.0, "upstream": "student"})
-    result = CliRunner().invoke(main, ["efficiency", "tiny-hubert", str(student), "--results", str(store),
-                                       "--seconds", "1", "--rounds", "3", "--warmup", "1", "--device", "cpu"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "efficiency",
+            "tiny-hubert",
+            str(student),
+            "--results",
+            str(store),
+            "--seconds",
+            "1",
+            "--rounds",
+            "3",
+            "--warmup",
+            "1",
+            "--device",
+            "cpu",
+        ],
+    )
     assert result.exit_code == 0, result.output
     records = ResultsStore(store).records(EFFICIENCY_KIND)
     assert [(r["upstream"], r["batch"]) for r in records] == [
-        ("tiny-hubert", 1), ("tiny-hubert", 8), ("student", 1), ("student", 8)]
+        ("tiny-hubert", 1),
+        ("tiny-hubert", 8),
+        ("student", 1),
+        ("student", 8),
+    ]
     config = load_encoder(student).config
     for record in records:
         assert set(record) == {*EFFICIENCY_FIELDS, "timestamp"}
@@ -94,8 +122,21 @@ def test_command_measures_and_stores(student: Path, tmp_path: Path) -> None:
 def test_a_model_that_fails_to_load_is_named(tmp_path: Path) -> None:
     bad = tmp_path / "broken.pt"
     bad.write_bytes(b"not a checkpoint")
-    result = CliRunner().invoke(main, ["efficiency", str(bad), "--results", str(tmp_path / "r.jsonl"),
-                                       "--rounds", "1", "--warmup", "0", "--device", "cpu"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "efficiency",
+            str(bad),
+            "--results",
+            str(tmp_path / "r.jsonl"),
+            "--rounds",
+            "1",
+            "--warmup",
+            "0",
+            "--device",
+            "cpu",
+        ],
+    )
     assert result.exit_code != 0
     assert "broken.pt" in result.output and "failed" in result.output
     assert not (tmp_path / "r.jsonl").exists()

@@ -7,20 +7,36 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from records_factory import superb_result
 
 from dpbench.report.build import build_report
 from dpbench.report.efficiency_figure import efficiency_figure, pareto_front, score_points
 from dpbench.report.efficiency_table import display_table, efficiency_rows
 from dpbench.results import ResultsStore
-from records_factory import superb_result
 
 
-def efficiency_record(model: str, params: float, macs: float, rtf: float, batch: int = 1,
-                      timestamp: float = 1.0) -> dict:
-    return {"kind": "efficiency", "upstream": model, "upstream_path": model, "params": params, "macs": macs,
-            "device": "cpu", "batch": batch, "clip_seconds": 2.0, "threads": 1, "rounds": 5, "rtf": rtf,
-            "rtf_q1": rtf * 0.9, "rtf_q3": rtf * 1.1, "peak_memory_mb": 10.0 * batch, "host": "cpu",
-            "torch": "2.8.0", "timestamp": timestamp}
+def efficiency_record(
+    model: str, params: float, macs: float, rtf: float, batch: int = 1, timestamp: float = 1.0
+) -> dict:
+    return {
+        "kind": "efficiency",
+        "upstream": model,
+        "upstream_path": model,
+        "params": params,
+        "macs": macs,
+        "device": "cpu",
+        "batch": batch,
+        "clip_seconds": 2.0,
+        "threads": 1,
+        "rounds": 5,
+        "rtf": rtf,
+        "rtf_q1": rtf * 0.9,
+        "rtf_q3": rtf * 1.1,
+        "peak_memory_mb": 10.0 * batch,
+        "host": "cpu",
+        "torch": "2.8.0",
+        "timestamp": timestamp,
+    }
 
 
 @pytest.mark.parametrize("higher,expected", [(True, [0, 1, 3]), (False, [0])])
@@ -35,12 +51,14 @@ def test_pareto_front_breaks_cost_ties_by_value() -> None:
 
 
 def test_rows_keep_the_latest_measurement_per_case() -> None:
-    records = pd.DataFrame([
-        efficiency_record("a", 2e6, 3e8, 0.5, timestamp=1.0),
-        efficiency_record("a", 2e6, 3e8, 0.2, timestamp=2.0),
-        efficiency_record("a", 2e6, 3e8, 0.1, batch=8),
-        efficiency_record("b", 1e6, 1e8, 0.05),
-    ])
+    records = pd.DataFrame(
+        [
+            efficiency_record("a", 2e6, 3e8, 0.5, timestamp=1.0),
+            efficiency_record("a", 2e6, 3e8, 0.2, timestamp=2.0),
+            efficiency_record("a", 2e6, 3e8, 0.1, batch=8),
+            efficiency_record("b", 1e6, 1e8, 0.05),
+        ]
+    )
     rows = efficiency_rows(records)
     assert list(rows["model"]) == ["a", "b"]
     assert rows.loc[0, "rtf_cpu_b1"] == 0.2 and rows.loc[0, "rtf_cpu_b8"] == 0.1
@@ -52,8 +70,17 @@ def test_rows_keep_the_latest_measurement_per_case() -> None:
 
 
 def _points(with_interval: bool) -> pd.DataFrame:
-    cells = pd.DataFrame({"model": ["a", "b", "c"], "source": "measured", "task": "KS", "metric": "accuracy",
-                          "value": [90.0, 80.0, 85.0], "params": [3e6, 1e6, 2e6], "macs": None})
+    cells = pd.DataFrame(
+        {
+            "model": ["a", "b", "c"],
+            "source": "measured",
+            "task": "KS",
+            "metric": "accuracy",
+            "value": [90.0, 80.0, 85.0],
+            "params": [3e6, 1e6, 2e6],
+            "macs": None,
+        }
+    )
     if with_interval:
         cells["ci_low"], cells["ci_high"] = cells["value"] - 2, cells["value"] + 1
     rows = pd.DataFrame({"model": ["a", "b", "c"], "macs": [3e8, 1e8, 2e8], "rtf_cpu_b1": [0.3, 0.1, 0.4]})

@@ -39,15 +39,33 @@ def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict:
 def test_published_upstreams_through_the_command(checkpoints: dict) -> None:
     folder = checkpoints["folder"]
     store = folder / "results.jsonl"
-    result = CliRunner().invoke(main, [
-        "efficiency", f"s3prl:distiller_local={folder / 'distilhubert.ckpt'}",
-        f"s3prl:lighthubert_local={folder / 'lighthubert_small.pt'}", "--results", str(store),
-        "--seconds", "1", "--rounds", "2", "--warmup", "1", "--device", "cpu"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "efficiency",
+            f"s3prl:distiller_local={folder / 'distilhubert.ckpt'}",
+            f"s3prl:lighthubert_local={folder / 'lighthubert_small.pt'}",
+            "--results",
+            str(store),
+            "--seconds",
+            "1",
+            "--rounds",
+            "2",
+            "--warmup",
+            "1",
+            "--device",
+            "cpu",
+        ],
+    )
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in store.read_text().splitlines()]
     by_model = {(r["upstream"], r["batch"]): r for r in records}
-    assert set(by_model) == {("distilhubert", 1), ("distilhubert", 8), ("lighthubert_small", 1),
-                             ("lighthubert_small", 8)}
+    assert set(by_model) == {
+        ("distilhubert", 1),
+        ("distilhubert", 8),
+        ("lighthubert_small", 1),
+        ("lighthubert_small", 8),
+    }
     distil, light = by_model["distilhubert", 1], by_model["lighthubert_small", 1]
     # s3prl's distiller upstream runs its prediction heads (their outputs are hidden states SUPERB reads);
     # the published count leaves them out
@@ -60,8 +78,9 @@ def test_published_upstreams_through_the_command(checkpoints: dict) -> None:
     # DistilHuBERT is HuBERT Base cut to 2 layers plus its heads (one matrix product per frame): the
     # counter on s3prl's classes equals dpbench's formula for that shape plus the heads' weights per frame
     two_layers = base_config("hubert")
-    two_layers = dataclasses.replace(two_layers, num_layers=2, num_heads=[12, 12], ffn_dims=[3072, 3072],
-                                     original_num_heads=None)
+    two_layers = dataclasses.replace(
+        two_layers, num_layers=2, num_heads=[12, 12], ffn_dims=[3072, 3072], original_num_heads=None
+    )
     frames_per_second = 499 / 10  # frames of the formula's 10-second clip
     head_weights = checkpoints["distilhubert_heads"] - checkpoints["distilhubert_head_biases"]
     assert distil["macs"] == pytest.approx(count_macs(two_layers) + head_weights * frames_per_second, rel=1e-9)

@@ -28,8 +28,11 @@ pytestmark = pytest.mark.filterwarnings("ignore:Support for mismatched key_paddi
 
 TOLERANCE = dict(atol=1e-4, rtol=1e-4)
 SAMPLES = [8000, 5600]
-HF_CLASSES = {"hubert": transformers.HubertModel, "wav2vec2": transformers.Wav2Vec2Model,
-              "wavlm": transformers.WavLMModel}
+HF_CLASSES = {
+    "hubert": transformers.HubertModel,
+    "wav2vec2": transformers.Wav2Vec2Model,
+    "wavlm": transformers.WavLMModel,
+}
 
 
 def student(arch: str, heads: list[list[int]], ffn: list[int], pre_ln: bool = False, **fields) -> Encoder:
@@ -56,13 +59,15 @@ def student(arch: str, heads: list[list[int]], ffn: list[int], pre_ln: bool = Fa
 
 STUDENTS = {
     "hubert": lambda: student("hubert", [[0, 1, 2, 3], [1, 3], [], [2]], [128, 40, 7, 0]),
-    "wav2vec2_large_style": lambda: student("wav2vec2", [[0, 1], [], [0, 2, 3], [0, 1, 2, 3]], [0, 50, 128, 9],
-                                            pre_ln=True, normalize_waveform=True),
+    "wav2vec2_large_style": lambda: student(
+        "wav2vec2", [[0, 1], [], [0, 2, 3], [0, 1, 2, 3]], [0, 50, 128, 9], pre_ln=True, normalize_waveform=True
+    ),
     "wavlm_noncontiguous": lambda: student("wavlm", [[0, 1, 3], [], [2], [0, 3]], [60, 0, 33, 128]),
     "wavlm_layer0_attention_pruned": lambda: student("wavlm", [[], [0, 2], [1], [0, 1, 2, 3]], [60, 17, 0, 90]),
     "wavlm_no_bias": lambda: student("wavlm", [[], [0, 2], [1], [3]], [60, 17, 0, 90], relative_position_bias=False),
-    "wavlm_no_bias_layer0_attention": lambda: student("wavlm", [[1, 2], [0, 2], [], [3]], [60, 17, 0, 90],
-                                                      relative_position_bias=False),
+    "wavlm_no_bias_layer0_attention": lambda: student(
+        "wavlm", [[1, 2], [0, 2], [], [3]], [60, 17, 0, 90], relative_position_bias=False
+    ),
 }
 
 
@@ -90,8 +95,9 @@ def transformers_states(folder: Path, wavs: Tensor, lengths: Tensor) -> tuple[li
     assert not any(info.values()), info  # every weight in the folder, none left at random
     model.eval()
     extractor = transformers.AutoFeatureExtractor.from_pretrained(folder)
-    inputs = extractor([w[:n].numpy() for w, n in zip(wavs, lengths.tolist())], sampling_rate=16000,
-                       padding=True, return_tensors="pt")
+    inputs = extractor(
+        [w[:n].numpy() for w, n in zip(wavs, lengths.tolist())], sampling_rate=16000, padding=True, return_tensors="pt"
+    )
     values = inputs["input_values"]
     if extractor.do_normalize:  # transformers' eps is 1e-7, fairseq's and dpbench's 1e-5: equal to ~1e-4 here
         values = normalize_waveforms(wavs, lengths)
@@ -153,12 +159,29 @@ def test_huggingface_refuses_what_it_cannot_compute(tmp_path: Path) -> None:
 
 # --- the authors' format ----------------------------------------------------------------------------
 BUILDER_KEYS = {  # their wav2vec2_model / wavlm_model keyword arguments (docs/RELEASED_FORMAT.md, `config` keys)
-    "extractor_mode", "extractor_conv_layer_config", "extractor_conv_bias", "encoder_embed_dim",
-    "encoder_projection_dropout", "encoder_pos_conv_kernel", "encoder_pos_conv_groups", "encoder_num_layers",
-    "encoder_use_attention", "encoder_use_feed_forward", "encoder_attention_dropout", "encoder_ff_interm_features",
-    "encoder_ff_interm_dropout", "encoder_dropout", "encoder_layer_norm_first", "encoder_layer_drop", "aux_num_out",
-    "normalize_waveform", "extractor_prune_conv_channels", "encoder_prune_attention_heads",
-    "encoder_prune_attention_layer", "encoder_prune_feed_forward_intermediate", "encoder_prune_feed_forward_layer",
+    "extractor_mode",
+    "extractor_conv_layer_config",
+    "extractor_conv_bias",
+    "encoder_embed_dim",
+    "encoder_projection_dropout",
+    "encoder_pos_conv_kernel",
+    "encoder_pos_conv_groups",
+    "encoder_num_layers",
+    "encoder_use_attention",
+    "encoder_use_feed_forward",
+    "encoder_attention_dropout",
+    "encoder_ff_interm_features",
+    "encoder_ff_interm_dropout",
+    "encoder_dropout",
+    "encoder_layer_norm_first",
+    "encoder_layer_drop",
+    "aux_num_out",
+    "normalize_waveform",
+    "extractor_prune_conv_channels",
+    "encoder_prune_attention_heads",
+    "encoder_prune_attention_layer",
+    "encoder_prune_feed_forward_intermediate",
+    "encoder_prune_feed_forward_layer",
 }
 HUBERT_KEYS = {"encoder_num_heads", "encoder_head_dim"}
 WAVLM_KEYS = {"encoder_total_num_heads", "encoder_remaining_heads", "encoder_num_buckets", "encoder_max_distance"}
@@ -184,13 +207,19 @@ def expected_keys(config: dict) -> set[str]:
             keys |= {f"{layer}attention.{m}_proj.{p}" for m in "qkv" for p in ("weight", "bias")}
             keys |= {f"{layer}attention.out_proj.{p}" for p in ("weight", "bias")}
             if wavlm:
-                keys |= {f"{layer}attention.gru_rel_pos_const", f"{layer}attention.gru_rel_pos_linear.weight",
-                         f"{layer}attention.gru_rel_pos_linear.bias"}
+                keys |= {
+                    f"{layer}attention.gru_rel_pos_const",
+                    f"{layer}attention.gru_rel_pos_linear.weight",
+                    f"{layer}attention.gru_rel_pos_linear.bias",
+                }
                 if i == 0:
                     keys.add(f"{layer}attention.rel_attn_embed.weight")
         if config["encoder_use_feed_forward"][i]:
-            keys |= {f"{layer}feed_forward.{m}.{p}" for m in ("intermediate_dense", "output_dense")
-                     for p in ("weight", "bias")}
+            keys |= {
+                f"{layer}feed_forward.{m}.{p}"
+                for m in ("intermediate_dense", "output_dense")
+                for p in ("weight", "bias")
+            }
     return keys
 
 
@@ -213,8 +242,16 @@ def check_structure(contents: dict, model: Encoder) -> None:
 @pytest.mark.parametrize("name", [*STUDENTS, "conv_output_scale"])
 def test_released_export_round_trips(tmp_path: Path, name: str, one_thread: None) -> None:
     if name == "conv_output_scale":
-        model = student("hubert", [[0, 1], [], [3], [0]], [16, 0, 5, 9], pre_ln=True, conv_output_scale=True,
-                        conv_bias=True, conv_norm="layer", normalize_waveform=True)
+        model = student(
+            "hubert",
+            [[0, 1], [], [3], [0]],
+            [16, 0, 5, 9],
+            pre_ln=True,
+            conv_output_scale=True,
+            conv_bias=True,
+            conv_norm="layer",
+            normalize_waveform=True,
+        )
     else:
         model = STUDENTS[name]()
     contents = to_released(model)
@@ -253,12 +290,14 @@ def test_layer0_carrier_is_zero(tmp_path: Path) -> None:
 def test_export_cli(tmp_path: Path, one_thread: None) -> None:
     save_encoder(tmp_path / "student.pt", STUDENTS["wavlm_noncontiguous"]())
     runner = CliRunner()
-    result = runner.invoke(main, ["export", str(tmp_path / "student.pt"), "--format", "hf", "--out",
-                                  str(tmp_path / "hf")])
+    result = runner.invoke(
+        main, ["export", str(tmp_path / "student.pt"), "--format", "hf", "--out", str(tmp_path / "hf")]
+    )
     assert result.exit_code == 0, result.output
     assert "size cost" in result.output and "parameters for the student's" in result.output
     assert (tmp_path / "hf" / "config.json").is_file() and (tmp_path / "hf" / "preprocessor_config.json").is_file()
-    result = runner.invoke(main, ["export", str(tmp_path / "student.pt"), "--format", "released", "--out",
-                                  str(tmp_path / "released")])
+    result = runner.invoke(
+        main, ["export", str(tmp_path / "student.pt"), "--format", "released", "--out", str(tmp_path / "released")]
+    )
     assert result.exit_code == 0, result.output
     assert import_checkpoint(tmp_path / "released" / "DPWavLM-student.pth").config.num_heads == [3, 0, 1, 2]

@@ -27,8 +27,9 @@ def _student(arch: str):
 def test_onnx_export_matches_pytorch_on_new_shapes(tmp_path, arch: str) -> None:
     gated = _student(arch)
     save_encoder(tmp_path / "student.pt", gated)
-    result = CliRunner().invoke(main, ["export", str(tmp_path / "student.pt"), "--format", "onnx",
-                                       "--out", str(tmp_path / "onnx")])
+    result = CliRunner().invoke(
+        main, ["export", str(tmp_path / "student.pt"), "--format", "onnx", "--out", str(tmp_path / "onnx")]
+    )
     assert result.exit_code == 0, result.output
     pruned = prune_encoder(gated).eval()
     session = onnx_session(tmp_path / "onnx" / "model.onnx", threads=1)
@@ -38,8 +39,8 @@ def test_onnx_export_matches_pytorch_on_new_shapes(tmp_path, arch: str) -> None:
         lengths = torch.full((batch,), samples, dtype=torch.long)
         if batch > 1:
             lengths[1], lengths[3] = samples // 2, samples - 321
-            wavs[1, samples // 2:] = 0.0
-            wavs[3, samples - 321:] = 0.0
+            wavs[1, samples // 2 :] = 0.0
+            wavs[3, samples - 321 :] = 0.0
         got = session.run(None, {"wavs": wavs.numpy(), "lengths": lengths.numpy()})
         with torch.no_grad():
             states, frame_lengths = pruned(wavs, lengths, HiddenStates.S3PRL)

@@ -79,6 +79,7 @@ def fairseq_with_omegaconf(path: Path) -> None:
 
 # --- 1. loading untrusted files --------------------------------------------------------------------------
 
+
 def test_payload_runs_nothing_through_inspect(tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     evil = payload_checkpoint(tmp_path / "evil.pt", marker)
@@ -121,23 +122,39 @@ def test_payload_runs_nothing_in_the_s3prl_process(tmp_path: Path, monkeypatch: 
     env = launching.child_env("cpu")
     assert "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD" not in env
     env["PYTHONPATH"] = str(REPO)
-    code = ("import sys; from dpbench.superb.backend import shims; shims.use_device('cpu'); "
-            "from dpbench.superb.backend.upstream.hubconf import dpbench; dpbench(ckpt=sys.argv[1])")
-    done = subprocess.run([sys.executable, "-c", code, str(evil)], env=env, capture_output=True, text=True,
-                          timeout=300)
+    code = (
+        "import sys; from dpbench.superb.backend import shims; shims.use_device('cpu'); "
+        "from dpbench.superb.backend.upstream.hubconf import dpbench; dpbench(ckpt=sys.argv[1])"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(evil)], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode != 0 and not marker.exists()
     assert "does not unpickle" in done.stderr
 
 
 @pytest.mark.slow
-def test_payload_runs_nothing_through_superb_upstream(tiny_corpus: Path, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_payload_runs_nothing_through_superb_upstream(
+    tiny_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     marker = tmp_path / "ran"
     evil = payload_checkpoint(tmp_path / "evil.pt", marker)
     monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")  # as s3prl once needed: the child drops it
-    result = CliRunner().invoke(_main(), ["superb", "--task", "KS", "--upstream", str(evil), "--data", str(tiny_corpus),
-                                          "--out", str(tmp_path / "runs"), "--results", str(tmp_path / "r.jsonl"),
-                                          "--quiet"])
+    result = CliRunner().invoke(
+        _main(),
+        [
+            "superb",
+            "--task",
+            "KS",
+            "--upstream",
+            str(evil),
+            "--data",
+            str(tiny_corpus),
+            "--out",
+            str(tmp_path / "runs"),
+            "--results",
+            str(tmp_path / "r.jsonl"),
+            "--quiet",
+        ],
+    )
     assert result.exit_code != 0 and "s3prl train failed" in result.output
     assert not marker.exists()
     log = next((tmp_path / "runs").rglob("train.log")).read_text()
@@ -172,8 +189,9 @@ def test_numpy_values_pickled_by_numpy_1_load_restricted(tmp_path: Path) -> None
     assert loaded["best"] == 1.5 and loaded["counts"].tolist() == [0, 1, 2]
 
 
-def test_trust_checkpoint_is_an_explicit_loud_opt_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                     capsys: pytest.CaptureFixture) -> None:
+def test_trust_checkpoint_is_an_explicit_loud_opt_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     path = tmp_path / "foreign.pt"
     torch.save({"weights": torch.ones(2), "ratio": fractions.Fraction(1, 3)}, path)
     with pytest.raises(DpbenchError, match=r"holds `fractions.Fraction`.*--trust-checkpoint"):
@@ -196,12 +214,20 @@ def test_trust_checkpoint_flag_on_the_command_line(tmp_path: Path) -> None:
 def test_s3prl_states_checkpoint_loads_restricted(tmp_path: Path) -> None:
     """What s3prl's runner saves (args as argparse.Namespace, config dict, optimizer state) needs no trust."""
     path = tmp_path / "states-10.ckpt"
-    torch.save({"Args": argparse.Namespace(expdir="x", seed=1), "Config": {"runner": {"total_steps": 10}},
-                "Step": 10, "Optimizer": torch.optim.Adam([torch.nn.Parameter(torch.ones(1))]).state_dict()}, path)
+    torch.save(
+        {
+            "Args": argparse.Namespace(expdir="x", seed=1),
+            "Config": {"runner": {"total_steps": 10}},
+            "Step": 10,
+            "Optimizer": torch.optim.Adam([torch.nn.Parameter(torch.ones(1))]).state_dict(),
+        },
+        path,
+    )
     assert load_torch(path)["Args"].seed == 1
 
 
 # --- 2. no user string reaches an eval -------------------------------------------------------------------
+
 
 def test_evaluation_folder_reaches_s3prl_without_its_override_parser(tmp_path: Path) -> None:
     from dpbench.superb.backend.launch import _expdir_from_env
@@ -231,15 +257,18 @@ def test_evaluation_folder_reaches_s3prl_without_its_override_parser(tmp_path: P
 def test_omegaconf_interpolation_in_a_path_is_refused(tmp_path: Path) -> None:
     data = tmp_path / "${oc.env:HOME}"
     data.mkdir()
-    result = CliRunner().invoke(_main(), ["superb", "--task", "KS", "--upstream", "tiny-hubert", "--data", str(data),
-                                          "--out", str(tmp_path / "runs")])
+    result = CliRunner().invoke(
+        _main(),
+        ["superb", "--task", "KS", "--upstream", "tiny-hubert", "--data", str(data), "--out", str(tmp_path / "runs")],
+    )
     assert result.exit_code != 0 and "'${'" in result.output and "--data" in result.output
     assert not (tmp_path / "runs").exists()
 
 
 @pytest.mark.slow
-def test_superb_runs_with_quotes_equals_spaces_and_non_ascii_in_out_and_data(tiny_corpus: Path, tiny_ckpt: Path,
-                                                                               tmp_path: Path) -> None:
+def test_superb_runs_with_quotes_equals_spaces_and_non_ascii_in_out_and_data(
+    tiny_corpus: Path, tiny_ckpt: Path, tmp_path: Path
+) -> None:
     import yaml
 
     from dpbench.results import ResultsStore
@@ -254,16 +283,33 @@ def test_superb_runs_with_quotes_equals_spaces_and_non_ascii_in_out_and_data(tin
     (configs / "ks_cpu.yaml").write_text(yaml.safe_dump(config))
     out = tmp_path / HOSTILE_NAME / "runs"
     store = tmp_path / "results.jsonl"
-    result = CliRunner().invoke(_main(), [
-        "superb", "--task", "KS", "--upstream", str(tiny_ckpt), "--data", str(data), "--out", str(out),
-        "--results", str(store), "--config-dir", str(configs), "--quiet"])
+    result = CliRunner().invoke(
+        _main(),
+        [
+            "superb",
+            "--task",
+            "KS",
+            "--upstream",
+            str(tiny_ckpt),
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--results",
+            str(store),
+            "--config-dir",
+            str(configs),
+            "--quiet",
+        ],
+    )
     assert result.exit_code == 0, result.output
-    record, = ResultsStore(store).records()
+    (record,) = ResultsStore(store).records()
     run_dir = Path(record["run_dir"])
     assert run_dir.is_relative_to(out) and (run_dir / "evaluate" / "log.log").is_file()
 
 
 # --- 3. finite everything --------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("option", ["--stage2-lr", "--lr", "--target-sparsity", "--grad-clip"])
 def test_non_finite_options_are_refused_before_any_work(option: str, tmp_path: Path) -> None:
@@ -334,9 +380,11 @@ def test_non_finite_loss_stops_before_any_save_and_resume_continues(tmp_path: Pa
 
 # --- 4. results store ------------------------------------------------------------------------------------
 
+
 def test_torn_line_then_append_then_read(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    from dpbench.results import ResultsStore
     from records_factory import report_fixture
+
+    from dpbench.results import ResultsStore
 
     lines = (report_fixture() / "results.jsonl").read_text().splitlines()
     store_path = tmp_path / "results.jsonl"
@@ -354,6 +402,7 @@ def test_torn_line_then_append_then_read(tmp_path: Path, capsys: pytest.CaptureF
 
 # --- 5. data ---------------------------------------------------------------------------------------------
 
+
 def test_manifest_decodes_every_file_and_lists_the_bad_ones(tmp_path: Path) -> None:
     root = _wavs(tmp_path / "audio", 3)
     sf.write(root / "whole.flac", np.random.default_rng(0).standard_normal(32000).astype(np.float32) * 0.1, 16000)
@@ -364,8 +413,9 @@ def test_manifest_decodes_every_file_and_lists_the_bad_ones(tmp_path: Path) -> N
     nan = np.zeros(8000, np.float32)
     nan[5] = np.inf
     sf.write(root / "inf.wav", nan, 16000, subtype="FLOAT")
-    result = CliRunner().invoke(_main(), ["data", "manifest", str(root), "--out", str(tmp_path / "m"),
-                                          "--valid-fraction", "0"])
+    result = CliRunner().invoke(
+        _main(), ["data", "manifest", str(root), "--out", str(tmp_path / "m"), "--valid-fraction", "0"]
+    )
     assert result.exit_code == 0, result.output
     bad = dict(line.split("\t") for line in (tmp_path / "m" / "bad.tsv").read_text().splitlines())
     reasons = {Path(path).name: reason for path, reason in bad.items()}
@@ -375,13 +425,15 @@ def test_manifest_decodes_every_file_and_lists_the_bad_ones(tmp_path: Path) -> N
     listed = (tmp_path / "m" / "train.tsv").read_text()
     assert "whole.flac" in listed and "u0.wav" in listed
 
-    quick = CliRunner().invoke(_main(), ["data", "manifest", str(root), "--out", str(tmp_path / "q"),
-                                         "--valid-fraction", "0", "--quick"])
+    quick = CliRunner().invoke(
+        _main(), ["data", "manifest", str(root), "--out", str(tmp_path / "q"), "--valid-fraction", "0", "--quick"]
+    )
     assert quick.exit_code == 0
     assert "truncated.flac" in (tmp_path / "q" / "train.tsv").read_text()  # headers only: not caught
 
 
 # --- 6. run folders --------------------------------------------------------------------------------------
+
 
 def test_a_second_compress_on_one_out_is_refused(tmp_path: Path, tiny_ckpt: Path) -> None:
     from filelock import FileLock
@@ -396,7 +448,8 @@ def test_a_second_compress_on_one_out_is_refused(tmp_path: Path, tiny_ckpt: Path
 
 
 def test_s3prl_checkpoint_rotation_keeps_the_old_file_until_the_new_one_exists(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from dpbench.superb.backend import checkpoints
 
     monkeypatch.setattr(torch, "save", torch.save)  # restored after the test
@@ -426,12 +479,15 @@ def test_an_unreadable_last_s3prl_checkpoint_is_set_aside(tmp_path: Path, capsys
 
 # --- 7. clear errors, nothing left behind, no collisions -------------------------------------------------
 
+
 def test_superb_bad_learning_rates_and_upstreams_are_clear_errors(tmp_path: Path) -> None:
     out = tmp_path / "runs"
     base = ["superb", "--task", "KS", "--data", str(tmp_path), "--out", str(out)]
-    for extra, expected in ((["--upstream", "tiny-hubert", "--lr", ","], "--lr ','"),
-                            (["--upstream", "tiny-hubert", "--lr", "nan"], "--lr 'nan'"),
-                            (["--upstream", "no_such_model.pt"], "--upstream no_such_model.pt")):
+    for extra, expected in (
+        (["--upstream", "tiny-hubert", "--lr", ","], "--lr ','"),
+        (["--upstream", "tiny-hubert", "--lr", "nan"], "--lr 'nan'"),
+        (["--upstream", "no_such_model.pt"], "--upstream no_such_model.pt"),
+    ):
         result = CliRunner().invoke(_main(), base + extra)
         assert result.exit_code != 0 and expected in result.output, result.output
         assert result.exception is None or isinstance(result.exception, SystemExit)  # no traceback
@@ -440,8 +496,22 @@ def test_superb_bad_learning_rates_and_upstreams_are_clear_errors(tmp_path: Path
 
 def test_superb_failing_before_any_stage_leaves_no_run_folder(tmp_path: Path, tiny_ckpt: Path) -> None:
     out = tmp_path / "runs"
-    result = CliRunner().invoke(_main(), ["superb", "--task", "KS", "--upstream", str(tiny_ckpt), "--data",
-                                          str(tmp_path), "--out", str(out), "--results", str(tmp_path / "r.jsonl")])
+    result = CliRunner().invoke(
+        _main(),
+        [
+            "superb",
+            "--task",
+            "KS",
+            "--upstream",
+            str(tiny_ckpt),
+            "--data",
+            str(tmp_path),
+            "--out",
+            str(out),
+            "--results",
+            str(tmp_path / "r.jsonl"),
+        ],
+    )
     assert result.exit_code != 0 and "speech_commands" in result.output
     assert not out.exists()
 
@@ -464,8 +534,20 @@ def test_compress_without_the_requested_accelerator_leaves_nothing(tmp_path: Pat
     if torch.cuda.is_available():
         pytest.skip("needs a machine without a GPU")
     out = tmp_path / "run"
-    result = CliRunner().invoke(_main(), ["compress", "--data", str(_wavs(tmp_path / "data", 2)), "--out", str(out),
-                                          "--teacher", str(tiny_ckpt), "--accelerator", "gpu"])
+    result = CliRunner().invoke(
+        _main(),
+        [
+            "compress",
+            "--data",
+            str(_wavs(tmp_path / "data", 2)),
+            "--out",
+            str(out),
+            "--teacher",
+            str(tiny_ckpt),
+            "--accelerator",
+            "gpu",
+        ],
+    )
     assert result.exit_code != 0 and "--accelerator gpu" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert not out.exists()  # so the corrected command is not refused
@@ -478,6 +560,7 @@ def test_synth_under_a_file_is_a_clear_error(tmp_path: Path) -> None:
 
 
 # --- helpers ---------------------------------------------------------------------------------------------
+
 
 def _main():
     from dpbench.cli import main
@@ -496,8 +579,15 @@ def _wavs(folder: Path, count: int) -> Path:
 def _config(teacher: Path, data: Path, **overrides):
     from dpbench.compress import make_config
 
-    options = dict(teacher=str(teacher), stage1_steps=4, stage2_steps=2, max_batch_seconds=2.0, max_item_seconds=0.7,
-                   checkpoint_every=2, target_sparsity=0.5)
+    options = dict(
+        teacher=str(teacher),
+        stage1_steps=4,
+        stage2_steps=2,
+        max_batch_seconds=2.0,
+        max_item_seconds=0.7,
+        checkpoint_every=2,
+        target_sparsity=0.5,
+    )
     options.update(overrides)
     return make_config("cpu", "dphubert", str(data), options)
 
@@ -508,7 +598,8 @@ def test_efficiency_refuses_a_non_finite_clip_length(tmp_path, value):
 
     from dpbench.cli import main
 
-    result = CliRunner().invoke(main, ["efficiency", "tiny-hubert", "--seconds", value,
-                                       "--results", str(tmp_path / "r.jsonl")])
+    result = CliRunner().invoke(
+        main, ["efficiency", "tiny-hubert", "--seconds", value, "--results", str(tmp_path / "r.jsonl")]
+    )
     assert result.exit_code != 0 and "finite length" in result.output
     assert not (tmp_path / "r.jsonl").exists()

@@ -30,8 +30,14 @@ def test_jobs_start_longest_chain_first_after_their_needs(monkeypatch, tmp_path)
         return 1 if j.label == "broken" else 0
 
     monkeypatch.setattr(jobs_module, "_run_job", fake_run)
-    plan = [job("teacher-ks", 50), job("teacher-asr", 360), job("compress", 100), job("broken", 100),
-            job("student-asr", 400, ("compress",)), job("orphan", 50, ("broken",))]
+    plan = [
+        job("teacher-ks", 50),
+        job("teacher-asr", 360),
+        job("compress", 100),
+        job("broken", 100),
+        job("student-asr", 400, ("compress",)),
+        job("orphan", 50, ("broken",)),
+    ]
     report = job("report", 10, ("orphan", "teacher-ks"))
     report.after_failures = True
     failed = run_jobs([*plan, report], workers=1, what="test")
@@ -41,8 +47,13 @@ def test_jobs_start_longest_chain_first_after_their_needs(monkeypatch, tmp_path)
 
 def test_execute_publishes_and_marks_a_success_and_marks_a_failure(tmp_path):
     published: list[str] = []
-    good = Job("version", ["--version"], tmp_path / "logs" / "v.log", marker=tmp_path / "jobs" / "v.json",
-               on_success=lambda: published.append("yes"))
+    good = Job(
+        "version",
+        ["--version"],
+        tmp_path / "logs" / "v.log",
+        marker=tmp_path / "jobs" / "v.json",
+        on_success=lambda: published.append("yes"),
+    )
     assert not jobs_module.is_done(good)
     assert jobs_module.execute(good) == 0
     assert published == ["yes"] and jobs_module.is_done(good)
@@ -50,8 +61,13 @@ def test_execute_publishes_and_marks_a_success_and_marks_a_failure(tmp_path):
     good.args = ["--version", "--help"]  # another command: the old marker no longer makes it done
     assert not jobs_module.is_done(good)
 
-    bad = Job("bad", ["no-such-command"], tmp_path / "logs" / "b.log", marker=tmp_path / "jobs" / "b.json",
-              on_success=lambda: published.append("no"))
+    bad = Job(
+        "bad",
+        ["no-such-command"],
+        tmp_path / "logs" / "b.log",
+        marker=tmp_path / "jobs" / "b.json",
+        on_success=lambda: published.append("no"),
+    )
     assert jobs_module.execute(bad) != 0
     assert published == ["yes"] and not jobs_module.is_done(bad)
     assert jobs_module.marker_info(bad)["state"] == "failed"

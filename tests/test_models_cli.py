@@ -46,11 +46,22 @@ def test_inspect_torchaudio_state_dict_with_arch_label(tmp_path) -> None:
     from torchaudio.models import wav2vec2_model
 
     reference = wav2vec2_model(
-        extractor_mode="group_norm", extractor_conv_layer_config=None, extractor_conv_bias=False,
-        encoder_embed_dim=128, encoder_projection_dropout=0.0, encoder_pos_conv_kernel=16,
-        encoder_pos_conv_groups=4, encoder_num_layers=2, encoder_num_heads=2, encoder_attention_dropout=0.0,
-        encoder_ff_interm_features=256, encoder_ff_interm_dropout=0.0, encoder_dropout=0.0,
-        encoder_layer_norm_first=False, encoder_layer_drop=0.0, aux_num_out=None,
+        extractor_mode="group_norm",
+        extractor_conv_layer_config=None,
+        extractor_conv_bias=False,
+        encoder_embed_dim=128,
+        encoder_projection_dropout=0.0,
+        encoder_pos_conv_kernel=16,
+        encoder_pos_conv_groups=4,
+        encoder_num_layers=2,
+        encoder_num_heads=2,
+        encoder_attention_dropout=0.0,
+        encoder_ff_interm_features=256,
+        encoder_ff_interm_dropout=0.0,
+        encoder_dropout=0.0,
+        encoder_layer_norm_first=False,
+        encoder_layer_drop=0.0,
+        aux_num_out=None,
     )
     torch.save(reference.state_dict(), tmp_path / "model.pth")
     result = run(str(tmp_path / "model.pth"), "--arch", "hubert")

@@ -4,7 +4,7 @@ checkpoint importers: Hugging Face, torchaudio, fairseq, format detection, clear
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 import torch
@@ -57,17 +57,32 @@ def perturb(model: nn.Module, seed: int = 0) -> nn.Module:
 
 def hf_model(arch: str, pre_ln: bool, base: bool = False) -> nn.Module:
     config_cls, model_cls = HF_CLASSES[arch]
-    size = {} if base else dict(
-        hidden_size=64, num_hidden_layers=3, num_attention_heads=4, intermediate_size=128, conv_dim=[32] * 7,
-        num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4,
+    size = (
+        {}
+        if base
+        else dict(
+            hidden_size=64,
+            num_hidden_layers=3,
+            num_attention_heads=4,
+            intermediate_size=128,
+            conv_dim=[32] * 7,
+            num_conv_pos_embeddings=16,
+            num_conv_pos_embedding_groups=4,
+        )
     )
     if arch == "wavlm" and not base:
         size.update(num_buckets=32, max_bucket_distance=64)
     config = config_cls(
         **size,
-        do_stable_layer_norm=pre_ln, feat_extract_norm="layer" if pre_ln else "group", conv_bias=pre_ln,
-        hidden_dropout=0.0, attention_dropout=0.0, activation_dropout=0.0, feat_proj_dropout=0.0,
-        layerdrop=0.0, mask_time_prob=0.0,
+        do_stable_layer_norm=pre_ln,
+        feat_extract_norm="layer" if pre_ln else "group",
+        conv_bias=pre_ln,
+        hidden_dropout=0.0,
+        attention_dropout=0.0,
+        activation_dropout=0.0,
+        feat_proj_dropout=0.0,
+        layerdrop=0.0,
+        mask_time_prob=0.0,
     )
     return perturb(model_cls(config))
 
@@ -76,10 +91,20 @@ def torchaudio_tiny(arch: str, pre_ln: bool) -> nn.Module:
     kwargs = dict(
         extractor_mode="layer_norm" if pre_ln else "group_norm",
         extractor_conv_layer_config=[(32, 10, 5)] + [(32, 3, 2)] * 4 + [(32, 2, 2)] * 2,
-        extractor_conv_bias=pre_ln, encoder_embed_dim=64, encoder_projection_dropout=0.0,
-        encoder_pos_conv_kernel=16, encoder_pos_conv_groups=4, encoder_num_layers=3, encoder_num_heads=4,
-        encoder_attention_dropout=0.0, encoder_ff_interm_features=128, encoder_ff_interm_dropout=0.0,
-        encoder_dropout=0.0, encoder_layer_norm_first=pre_ln, encoder_layer_drop=0.0, aux_num_out=None,
+        extractor_conv_bias=pre_ln,
+        encoder_embed_dim=64,
+        encoder_projection_dropout=0.0,
+        encoder_pos_conv_kernel=16,
+        encoder_pos_conv_groups=4,
+        encoder_num_layers=3,
+        encoder_num_heads=4,
+        encoder_attention_dropout=0.0,
+        encoder_ff_interm_features=128,
+        encoder_ff_interm_dropout=0.0,
+        encoder_dropout=0.0,
+        encoder_layer_norm_first=pre_ln,
+        encoder_layer_drop=0.0,
+        aux_num_out=None,
     )
     if arch == "wavlm":
         return perturb(wavlm_model(encoder_num_buckets=32, encoder_max_distance=64, **kwargs))
@@ -98,9 +123,7 @@ def batch(samples: list[int], seed: int = 1) -> tuple[Tensor, Tensor]:
 def capture_output(module: nn.Module, run: Callable[[], object]) -> tuple[Tensor, object]:
     """Run `run()` and return (`module`'s first output, run's result)."""
     seen: list[Tensor] = []
-    handle = module.register_forward_hook(
-        lambda _m, _i, out: seen.append(out[0] if isinstance(out, tuple) else out)
-    )
+    handle = module.register_forward_hook(lambda _m, _i, out: seen.append(out[0] if isinstance(out, tuple) else out))
     try:
         result = run()
     finally:
@@ -272,10 +295,18 @@ def fairseq_checkpoint(reference: nn.Module, pre_ln: bool, arch: str) -> dict:
         model[name] = value.clone()
     model["mask_emb"] = torch.zeros(64)
     cfg = {
-        "_name": arch, "extractor_mode": "layer_norm" if pre_ln else "default",
-        "conv_feature_layers": "[(32, 10, 5)] + [(32, 3, 2)] * 4 + [(32, 2, 2)] * 2", "conv_bias": pre_ln,
-        "encoder_layers": 3, "encoder_embed_dim": 64, "encoder_ffn_embed_dim": 128, "encoder_attention_heads": 4,
-        "activation_fn": "gelu", "layer_norm_first": pre_ln, "conv_pos": 16, "conv_pos_groups": 4,
+        "_name": arch,
+        "extractor_mode": "layer_norm" if pre_ln else "default",
+        "conv_feature_layers": "[(32, 10, 5)] + [(32, 3, 2)] * 4 + [(32, 2, 2)] * 2",
+        "conv_bias": pre_ln,
+        "encoder_layers": 3,
+        "encoder_embed_dim": 64,
+        "encoder_ffn_embed_dim": 128,
+        "encoder_attention_heads": 4,
+        "activation_fn": "gelu",
+        "layer_norm_first": pre_ln,
+        "conv_pos": 16,
+        "conv_pos_groups": 4,
     }
     return {"cfg": {"model": cfg}, "model": model}
 
@@ -329,9 +360,16 @@ def wavlm_fairseq_checkpoint(reference: nn.Module) -> dict:
             key = re.sub(pattern, target, key)
         model[key] = value.clone()
     cfg = {
-        "extractor_mode": "default", "conv_feature_layers": "[(32,10,5)] + [(32,3,2)]*4 + [(32,2,2)]*2",
-        "encoder_layers": 3, "encoder_embed_dim": 64, "encoder_attention_heads": 4, "layer_norm_first": False,
-        "relative_position_embedding": True, "num_buckets": 32, "max_distance": 64, "gru_rel_pos": True,
+        "extractor_mode": "default",
+        "conv_feature_layers": "[(32,10,5)] + [(32,3,2)]*4 + [(32,2,2)]*2",
+        "encoder_layers": 3,
+        "encoder_embed_dim": 64,
+        "encoder_attention_heads": 4,
+        "layer_norm_first": False,
+        "relative_position_embedding": True,
+        "num_buckets": 32,
+        "max_distance": 64,
+        "gru_rel_pos": True,
     }
     return {"cfg": cfg, "model": model}
 

@@ -28,11 +28,25 @@ TOLERANCE = dict(atol=1e-4, rtol=1e-4)
 def model_cfg(arch: str, pre_ln: bool) -> dict:
     """A small fairseq / unilm model config: 3 layers of width 64, every dropout off."""
     cfg = {
-        "_name": arch, "extractor_mode": "layer_norm" if pre_ln else "default", "conv_feature_layers": CONV_LAYERS,
-        "conv_bias": pre_ln, "encoder_layers": 3, "encoder_embed_dim": 64, "encoder_ffn_embed_dim": 128,
-        "encoder_attention_heads": 4, "activation_fn": "gelu", "layer_norm_first": pre_ln, "conv_pos": 16,
-        "conv_pos_groups": 4, "final_dim": 16, "dropout": 0.0, "attention_dropout": 0.0, "activation_dropout": 0.0,
-        "encoder_layerdrop": 0.0, "dropout_input": 0.0, "dropout_features": 0.0,
+        "_name": arch,
+        "extractor_mode": "layer_norm" if pre_ln else "default",
+        "conv_feature_layers": CONV_LAYERS,
+        "conv_bias": pre_ln,
+        "encoder_layers": 3,
+        "encoder_embed_dim": 64,
+        "encoder_ffn_embed_dim": 128,
+        "encoder_attention_heads": 4,
+        "activation_fn": "gelu",
+        "layer_norm_first": pre_ln,
+        "conv_pos": 16,
+        "conv_pos_groups": 4,
+        "final_dim": 16,
+        "dropout": 0.0,
+        "attention_dropout": 0.0,
+        "activation_dropout": 0.0,
+        "encoder_layerdrop": 0.0,
+        "dropout_input": 0.0,
+        "dropout_features": 0.0,
     }
     if arch == "hubert":
         cfg["label_rate"] = 50.0
@@ -68,8 +82,12 @@ def s3prl_checkpoint(arch: str, pre_ln: bool, path: Path, normalize: bool | None
         model = HubertModel(
             merge_with_parent(HubertConfig, cfg), merge_with_parent(HubertPretrainingConfig, task), [DICTIONARY]
         )
-        ckpt = {"task_cfg": task, "model_cfg": cfg, "model_weight": perturb(model),
-                "dictionaries_symbols": [DICTIONARY]}
+        ckpt = {
+            "task_cfg": task,
+            "model_cfg": cfg,
+            "model_weight": perturb(model),
+            "dictionaries_symbols": [DICTIONARY],
+        }
     elif arch == "wav2vec2":
         from s3prl.upstream.wav2vec2.wav2vec2_model import Wav2Vec2Config, Wav2Vec2Model
 

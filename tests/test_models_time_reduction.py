@@ -57,8 +57,16 @@ def padded_batch() -> tuple[torch.Tensor, torch.Tensor]:
 def test_the_published_shape_at_hubert_base():
     config = fithubert_config(hubert_base_config())
     assert list(zip(config.conv_channels, config.conv_kernels, config.conv_strides, strict=True)) == [
-        (128, 10, 5), (256, 1, 1), (256, 3, 2), (256, 3, 2), (256, 3, 2), (256, 3, 2), (512, 1, 1), (512, 2, 2),
-        (512, 2, 2)]
+        (128, 10, 5),
+        (256, 1, 1),
+        (256, 3, 2),
+        (256, 3, 2),
+        (256, 3, 2),
+        (256, 3, 2),
+        (512, 1, 1),
+        (512, 2, 2),
+        (512, 2, 2),
+    ]
     assert (config.num_layers, config.hidden_size, config.num_heads[0], config.ffn_dims[0]) == (12, 480, 12, 480)
     assert (config.time_reduction, config.downsample_rate) == (2, 640)
     with torch.device("meta"):
@@ -121,8 +129,10 @@ def test_save_load_and_inspect(tmp_path):
             assert torch.equal(a, b)
     result = CliRunner().invoke(main, ["inspect", str(tmp_path / "fit.pt")])
     assert result.exit_code == 0, result.output
-    assert "time reduction: 2 frames merged into one before layer 1 (layers at 640 samples, 40 ms per frame)" \
+    assert (
+        "time reduction: 2 frames merged into one before layer 1 (layers at 640 samples, 40 ms per frame)"
         in result.output
+    )
     assert f"parameters: {count_params(model.config):,}" in result.output
 
 
@@ -173,8 +183,9 @@ def test_exports(tmp_path):
     with pytest.raises(DpbenchError, match="time-reduction layer.*Use --format onnx"):
         export_released(model, tmp_path / "released" / "student.pth")
     save_encoder(tmp_path / "fit.pt", model)
-    result = CliRunner().invoke(main, ["export", str(tmp_path / "fit.pt"), "--format", "onnx",
-                                       "--out", str(tmp_path / "onnx")])
+    result = CliRunner().invoke(
+        main, ["export", str(tmp_path / "fit.pt"), "--format", "onnx", "--out", str(tmp_path / "onnx")]
+    )
     assert result.exit_code == 0, result.output
     session = onnx_session(tmp_path / "onnx" / "model.onnx", threads=1)
     wavs, lengths = padded_batch()

@@ -29,9 +29,23 @@ def test_wheel_runs_superb_outside_the_source_tree(tmp_path: Path) -> None:
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO / name, source / name)
     shutil.copytree(REPO / "dpbench", source / "dpbench", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(tmp_path / "dist"), str(source)], tmp_path, env)
-    wheel, = (tmp_path / "dist").glob("dpbench-*.whl")
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path / "dist"),
+            str(source),
+        ],
+        tmp_path,
+        env,
+    )
+    (wheel,) = (tmp_path / "dist").glob("dpbench-*.whl")
 
     # A fresh venv that reuses this interpreter's installed dependencies through a .pth file (a path in a
     # .pth is only appended to sys.path: the .pth files there, e.g. an editable dpbench, are not run).
@@ -48,12 +62,27 @@ def test_wheel_runs_superb_outside_the_source_tree(tmp_path: Path) -> None:
     where = run([str(python), "-c", "import dpbench; print(dpbench.__file__)"], outside, env).strip()
     assert Path(where).is_relative_to(site), where  # the wheel's copy, not the checkout's
     assert "--task" in run([str(venv / "bin" / "dpbench"), "superb", "--help"], outside, env)
-    loaded = run([str(python), "-c",
-                  "from dpbench.superb.configs import CONFIG_DIR, load_config; "
-                  "from dpbench.superb.tasks import get_task; "
-                  "config, settings = load_config(get_task('KS').stem, 'paper'); "
-                  "print(CONFIG_DIR, config['runner']['total_steps'], settings['lr_sweep'][0])"], outside, env).split()
+    loaded = run(
+        [
+            str(python),
+            "-c",
+            "from dpbench.superb.configs import CONFIG_DIR, load_config; "
+            "from dpbench.superb.tasks import get_task; "
+            "config, settings = load_config(get_task('KS').stem, 'paper'); "
+            "print(CONFIG_DIR, config['runner']['total_steps'], settings['lr_sweep'][0])",
+        ],
+        outside,
+        env,
+    ).split()
     assert Path(loaded[0]).is_relative_to(site) and int(loaded[1]) > 0 and float(loaded[2]) > 0
-    entry = run([str(python), "-c", "from dpbench.superb.backend.upstream.hubconf import dpbench, ENTRY_NAME; "
-                 "print(ENTRY_NAME, callable(dpbench))"], outside, env)
+    entry = run(
+        [
+            str(python),
+            "-c",
+            "from dpbench.superb.backend.upstream.hubconf import dpbench, ENTRY_NAME; "
+            "print(ENTRY_NAME, callable(dpbench))",
+        ],
+        outside,
+        env,
+    )
     assert entry.split() == ["dpbench", "True"]

@@ -63,8 +63,13 @@ def test_the_demo_is_a_plan_with_the_demos_own_commands(tmp_path):
     from dpbench.demo import demo_plan
 
     jobs = {job.label: job for job in expand(demo_plan(tmp_path, ["dphubert"], ["KS"], 0.65, (20, None), "cpu"))}
-    assert sorted(jobs) == ["SUPERB KS on DPHuBERT", "SUPERB KS on tiny-hubert", "compress dphubert", "efficiency",
-                            "report"]
+    assert sorted(jobs) == [
+        "SUPERB KS on DPHuBERT",
+        "SUPERB KS on tiny-hubert",
+        "compress dphubert",
+        "efficiency",
+        "report",
+    ]
     efficiency = jobs["efficiency"]
     assert efficiency.needs == ("compress dphubert",) and "efficiency" in jobs["report"].needs
     assert efficiency.args[1:3] == ["tiny-hubert", str(tmp_path / "models" / "DPHuBERT.pt")]
@@ -83,8 +88,9 @@ def test_a_started_compression_is_resumed_not_restarted(tmp_path):
     from dpbench.demo import compress_job
 
     def args() -> list[str]:
-        return compress_job(tmp_path, tmp_path / "runs", tmp_path / "logs", tmp_path / "models", "dphubert", 0.65,
-                            "cpu", (None, None)).args
+        return compress_job(
+            tmp_path, tmp_path / "runs", tmp_path / "logs", tmp_path / "models", "dphubert", 0.65, "cpu", (None, None)
+        ).args
 
     assert "--resume" not in args()
     (tmp_path / "runs" / "dphubert").mkdir(parents=True)
@@ -92,14 +98,17 @@ def test_a_started_compression_is_resumed_not_restarted(tmp_path):
     assert "--resume" in args()
 
 
-@pytest.mark.parametrize(("edit", "message"), [
-    ("methods: [dphubert, magic]", "unknown methods"),
-    ("tasks: [KS, XYZ]", "unknown task"),
-    ("colour: blue", "unknown keys"),
-    ("launcher: pbs", "launcher 'pbs'"),
-    ("sparsities: [75]", "fractions"),
-    ("lrs: [1e-4]", "positive numbers"),
-])
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ("methods: [dphubert, magic]", "unknown methods"),
+        ("tasks: [KS, XYZ]", "unknown task"),
+        ("colour: blue", "unknown keys"),
+        ("launcher: pbs", "launcher 'pbs'"),
+        ("sparsities: [75]", "fractions"),
+        ("lrs: [1e-4]", "positive numbers"),
+    ],
+)
 def test_a_bad_plan_is_refused_naming_the_file(tmp_path, edit, message):
     key = edit.split(":")[0]
     text = "\n".join(line for line in PLAN.splitlines() if not line.startswith(key + ":")) + "\n" + edit + "\n"
@@ -109,8 +118,14 @@ def test_a_bad_plan_is_refused_naming_the_file(tmp_path, edit, message):
 
 
 def test_command_line_options_override_the_plans_slurm_resources():
-    options = _override(SlurmOptions(), "a100", None, 4, ("--qos=high",),
-                        {"time": ("30", "compress=600"), "gpus": ("superb=1",), "mem": ("64G",)})
+    options = _override(
+        SlurmOptions(),
+        "a100",
+        None,
+        4,
+        ("--qos=high",),
+        {"time": ("30", "compress=600"), "gpus": ("superb=1",), "mem": ("64G",)},
+    )
     assert options.partition == "a100" and options.array_parallelism == 4 and options.sbatch == ["--qos=high"]
     assert options.resources["compress"].time == 600 and options.resources["superb"].time == 30
     assert options.resources["superb"].gpus == 1 and options.resources["compress"].gpus == 0

@@ -7,10 +7,10 @@ import multiprocessing
 from pathlib import Path
 
 import pytest
+from records_factory import superb_result
 
 from dpbench.errors import DpbenchError
 from dpbench.results import RecordFolder, ResultsStore, open_store
-from records_factory import superb_result
 
 WRITERS, RECORDS_EACH = 6, 40
 
@@ -18,8 +18,14 @@ WRITERS, RECORDS_EACH = 6, 40
 def _write_records(folder: str, writer: int) -> None:
     store = RecordFolder(folder)
     for index in range(RECORDS_EACH):
-        record = {"task": "KS", "metric": "accuracy", "value": float(index), "upstream": f"model-{writer}",
-                  "run_dir": f"/runs/{writer}/{index}", "timestamp": 1000.0 + index}
+        record = {
+            "task": "KS",
+            "metric": "accuracy",
+            "value": float(index),
+            "upstream": f"model-{writer}",
+            "run_dir": f"/runs/{writer}/{index}",
+            "timestamp": 1000.0 + index,
+        }
         store.append(record)
         store.append(record)  # a job re-run after writing its record: still one copy
 

@@ -27,6 +27,7 @@ def _rewrite_json(path: Path, change) -> None:
 
 # --- compression summary ----------------------------------------------------------------------------------
 
+
 def test_summary_round_trips_with_its_version(tmp_path: Path) -> None:
     summary = compression_summary("run", "dphubert", 0.5, calibration={"iterations": 3}, losses={"prune_loss": 1.5})
     write_summary(tmp_path, summary)
@@ -38,9 +39,10 @@ def test_summary_without_a_version_or_later_fields_reads_as_version_1(tmp_path: 
     summary = compression_summary("run", "distilhubert", 0.65)
     write_summary(tmp_path, summary)
     # as the first `dpbench compress` wrote it: no version, none of the fields added since
-    _rewrite_json(tmp_path / SUMMARY_FILE, lambda data: [data.pop(key) for key in
-                                                         (VERSION_KEY, "distill_heads", "student_dropouts",
-                                                          "skipped_files")])
+    _rewrite_json(
+        tmp_path / SUMMARY_FILE,
+        lambda data: [data.pop(key) for key in (VERSION_KEY, "distill_heads", "student_dropouts", "skipped_files")],
+    )
     read = read_summary(tmp_path)
     assert read == dataclasses.replace(summary, distill_heads=None, student_dropouts=None, skipped_files=None)
 
@@ -48,8 +50,11 @@ def test_summary_without_a_version_or_later_fields_reads_as_version_1(tmp_path: 
 def test_summary_of_a_newer_version_is_refused(tmp_path: Path) -> None:
     write_summary(tmp_path, compression_summary("run", "dphubert", 0.5))
     _rewrite_json(tmp_path / SUMMARY_FILE, lambda data: data.update({VERSION_KEY: 2}))
-    with pytest.raises(DpbenchError, match=r"summary\.json: written with schema_version 2, newer than this dpbench "
-                                           r"reads \(up to 1\); upgrade dpbench"):
+    with pytest.raises(
+        DpbenchError,
+        match=r"summary\.json: written with schema_version 2, newer than this dpbench "
+        r"reads \(up to 1\); upgrade dpbench",
+    ):
         read_summary(tmp_path)
     _rewrite_json(tmp_path / SUMMARY_FILE, lambda data: data.update({VERSION_KEY: "one"}))
     with pytest.raises(DpbenchError, match="schema_version 'one' is not a version number"):
@@ -75,6 +80,7 @@ def test_summary_missing_or_mistyped_fields_are_named(tmp_path: Path) -> None:
 
 # --- training log ------------------------------------------------------------------------------------------
 
+
 def test_training_log_round_trips_with_a_version_column(tmp_path: Path) -> None:
     rows = training_log(30, 20, 0.5)
     path = tmp_path / "train_log.csv"
@@ -91,11 +97,14 @@ def test_training_log_round_trips_with_a_version_column(tmp_path: Path) -> None:
 
 def test_training_log_without_a_version_column_reads_as_version_1(tmp_path: Path) -> None:
     path = tmp_path / "train_log.csv"  # as dpbench wrote it before versions: ten columns, stage 2 blanks
-    path.write_text("step,stage,loss,distill_loss,reg_loss,expected_sparsity,target_sparsity,lambda1,lambda2,lr\n"
-                    "1,prune,3.1,3,0.1,0.05,0.1,-0.01,0.02,4e-05\n1,final,2.5,2.5,,,,,,0.0001\n")
+    path.write_text(
+        "step,stage,loss,distill_loss,reg_loss,expected_sparsity,target_sparsity,lambda1,lambda2,lr\n"
+        "1,prune,3.1,3,0.1,0.05,0.1,-0.01,0.02,4e-05\n1,final,2.5,2.5,,,,,,0.0001\n"
+    )
     assert read_log(path) == [
         TrainLogRow(1, "prune", 3.1, 3.0, 0.1, 0.05, 0.1, -0.01, 0.02, 4e-05),
-        TrainLogRow(1, "final", 2.5, 2.5, lr=0.0001)]
+        TrainLogRow(1, "final", 2.5, 2.5, lr=0.0001),
+    ]
 
 
 def test_training_log_problems_name_the_line_and_column(tmp_path: Path) -> None:
@@ -121,6 +130,7 @@ def test_training_log_problems_name_the_line_and_column(tmp_path: Path) -> None:
 
 # --- SUPERB result -----------------------------------------------------------------------------------------
 
+
 def test_superb_result_round_trips_and_leaves_out_empty_details(tmp_path: Path) -> None:
     plain = superb_result("KS", 91.5, "DPHuBERT", ci_low=90.0, ci_high=93.0, seed=1)
     data = json.loads(json.dumps(plain.to_json()))
@@ -133,11 +143,31 @@ def test_superb_result_round_trips_and_leaves_out_empty_details(tmp_path: Path) 
 
 def test_superb_result_versions_and_fields_are_checked() -> None:
     data = superb_result("ASR", 20.0, "tiny-hubert").to_json()
-    first = {key: value for key, value in data.items()
-             if key in ("task", "metric", "value", "higher_is_better", "upstream", "upstream_path", "params", "macs",
-                        "lr", "steps", "scale", "wall_time_s", "config_hash", "run_dir", "timestamp")}
+    first = {
+        key: value
+        for key, value in data.items()
+        if key
+        in (
+            "task",
+            "metric",
+            "value",
+            "higher_is_better",
+            "upstream",
+            "upstream_path",
+            "params",
+            "macs",
+            "lr",
+            "steps",
+            "scale",
+            "wall_time_s",
+            "config_hash",
+            "run_dir",
+            "timestamp",
+        )
+    }
     assert parse_result(first, "old") == dataclasses.replace(  # the first records' fields only, no version
-        SuperbResult(**first), dev_value=None, device=None)
+        SuperbResult(**first), dev_value=None, device=None
+    )
     with pytest.raises(DpbenchError, match="store.jsonl: record 3: written with schema_version 7, newer"):
         parse_result({**data, VERSION_KEY: 7}, "store.jsonl: record 3")
     with pytest.raises(DpbenchError, match=r"record 3: missing \['metric'\]"):
@@ -162,8 +192,10 @@ def test_a_resumed_stage_rewrites_an_unversioned_log_before_appending(tmp_path: 
     from dpbench.compress.callbacks import StepCSVLogger
 
     path = tmp_path / "train_log.csv"  # a run of an older dpbench, killed in stage 1 after step 3
-    path.write_text("step,stage,loss,distill_loss,reg_loss,expected_sparsity,target_sparsity,lambda1,lambda2,lr\n"
-                    + "".join(f"{step},prune,1,1,0,0.1,0.1,0,0,0.1\n" for step in (1, 2, 3)))
+    path.write_text(
+        "step,stage,loss,distill_loss,reg_loss,expected_sparsity,target_sparsity,lambda1,lambda2,lr\n"
+        + "".join(f"{step},prune,1,1,0,0.1,0.1,0,0,0.1\n" for step in (1, 2, 3))
+    )
     logger = StepCSVLogger(path, "prune")
     logger.on_train_start(SimpleNamespace(global_step=2, is_global_zero=True), None)  # resumed from step 2
     module = SimpleNamespace(step_terms={name: 0.5 for name in FIELDS[2:]})

@@ -49,15 +49,25 @@ class Student:
 
 
 STUDENTS = {
-    "heads_per_layer": Student("hubert", [[0, 1, 2, 3], [1, 3], [2], [0, 2, 3]], [128, 40, 7, 96],
-                               [32, 20, 32, 24, 16, 32, 12]),
+    "heads_per_layer": Student(
+        "hubert", [[0, 1, 2, 3], [1, 3], [2], [0, 2, 3]], [128, 40, 7, 96], [32, 20, 32, 24, 16, 32, 12]
+    ),
     "removed_blocks": Student("hubert", [[0, 1], [], [3], []], [50, 30, 0, 0], [24, 32, 16, 32, 20, 12, 28]),
-    "large_style": Student("hubert", [[0, 1], [], [3], []], [50, 30, 0, 0], [24, 32, 16, 32, 20, 12, 28],
-                           pre_ln=True, normalize=True, conv_bias=True),
-    "wavlm_noncontiguous": Student("wavlm", [[0, 1, 3], [], [1], [0, 2]], [60, 0, 33, 128],
-                                   [32, 16, 24, 32, 20, 28, 12]),
-    "wavlm_no_layer0_attention": Student("wavlm", [[], [0, 2], [1, 3], [3]], [60, 17, 0, 90],
-                                         [32, 16, 24, 32, 20, 28, 12]),
+    "large_style": Student(
+        "hubert",
+        [[0, 1], [], [3], []],
+        [50, 30, 0, 0],
+        [24, 32, 16, 32, 20, 12, 28],
+        pre_ln=True,
+        normalize=True,
+        conv_bias=True,
+    ),
+    "wavlm_noncontiguous": Student(
+        "wavlm", [[0, 1, 3], [], [1], [0, 2]], [60, 0, 33, 128], [32, 16, 24, 32, 20, 28, 12]
+    ),
+    "wavlm_no_layer0_attention": Student(
+        "wavlm", [[], [0, 2], [1, 3], [3]], [60, 17, 0, 90], [32, 16, 24, 32, 20, 28, 12]
+    ),
 }
 
 
@@ -74,11 +84,20 @@ def reference_model(student: Student) -> tuple[nn.Module, Tensor]:
     kwargs = dict(
         extractor_mode="layer_norm" if student.pre_ln else "group_norm",
         extractor_conv_layer_config=list(zip(student.conv, KERNELS, STRIDES)),
-        extractor_conv_bias=student.conv_bias, encoder_embed_dim=HIDDEN, encoder_projection_dropout=0.0,
-        encoder_pos_conv_kernel=16, encoder_pos_conv_groups=4, encoder_num_layers=student.layers,
-        encoder_num_heads=TOTAL_HEADS, encoder_attention_dropout=0.0, encoder_ff_interm_features=FFN,
-        encoder_ff_interm_dropout=0.0, encoder_dropout=0.0, encoder_layer_norm_first=student.pre_ln,
-        encoder_layer_drop=0.0, aux_num_out=None,
+        extractor_conv_bias=student.conv_bias,
+        encoder_embed_dim=HIDDEN,
+        encoder_projection_dropout=0.0,
+        encoder_pos_conv_kernel=16,
+        encoder_pos_conv_groups=4,
+        encoder_num_layers=student.layers,
+        encoder_num_heads=TOTAL_HEADS,
+        encoder_attention_dropout=0.0,
+        encoder_ff_interm_features=FFN,
+        encoder_ff_interm_dropout=0.0,
+        encoder_dropout=0.0,
+        encoder_layer_norm_first=student.pre_ln,
+        encoder_layer_drop=0.0,
+        aux_num_out=None,
     )
     wavlm = student.arch == "wavlm"
     if wavlm:
@@ -143,20 +162,34 @@ def released_config(student: Student) -> dict:
     config = dict(
         extractor_mode="layer_norm" if student.pre_ln else "group_norm",
         extractor_conv_layer_config=list(zip(student.conv, KERNELS, STRIDES)),
-        extractor_conv_bias=student.conv_bias, encoder_embed_dim=HIDDEN, encoder_projection_dropout=0.1,
-        encoder_pos_conv_kernel=16, encoder_pos_conv_groups=4, encoder_num_layers=student.layers,
-        encoder_use_attention=use_attention, encoder_use_feed_forward=[f > 0 for f in student.ffn],
-        encoder_attention_dropout=0.1, encoder_ff_interm_features=[f or 5 for f in student.ffn],
-        encoder_ff_interm_dropout=0.0, encoder_dropout=0.1, encoder_layer_norm_first=student.pre_ln,
-        encoder_layer_drop=0.05, aux_num_out=None, normalize_waveform=student.normalize,
-        extractor_prune_conv_channels=False, encoder_prune_attention_heads=False, encoder_prune_attention_layer=False,
-        encoder_prune_feed_forward_intermediate=False, encoder_prune_feed_forward_layer=False,
+        extractor_conv_bias=student.conv_bias,
+        encoder_embed_dim=HIDDEN,
+        encoder_projection_dropout=0.1,
+        encoder_pos_conv_kernel=16,
+        encoder_pos_conv_groups=4,
+        encoder_num_layers=student.layers,
+        encoder_use_attention=use_attention,
+        encoder_use_feed_forward=[f > 0 for f in student.ffn],
+        encoder_attention_dropout=0.1,
+        encoder_ff_interm_features=[f or 5 for f in student.ffn],
+        encoder_ff_interm_dropout=0.0,
+        encoder_dropout=0.1,
+        encoder_layer_norm_first=student.pre_ln,
+        encoder_layer_drop=0.05,
+        aux_num_out=None,
+        normalize_waveform=student.normalize,
+        extractor_prune_conv_channels=False,
+        encoder_prune_attention_heads=False,
+        encoder_prune_attention_layer=False,
+        encoder_prune_feed_forward_intermediate=False,
+        encoder_prune_feed_forward_layer=False,
     )
     if student.arch == "wavlm":
         config.update(
             encoder_total_num_heads=[TOTAL_HEADS] * student.layers,
             encoder_remaining_heads=[h if h else [1] for h in student.heads],  # a removed layer's gate, heads kept
-            encoder_num_buckets=32, encoder_max_distance=64,
+            encoder_num_buckets=32,
+            encoder_max_distance=64,
         )
     else:
         config.update(encoder_num_heads=[len(h) or 2 for h in student.heads], encoder_head_dim=HEAD_DIM)
@@ -275,8 +308,13 @@ def test_all_ones_scale_is_left_out(tmp_path: Path) -> None:
     student = STUDENTS["heads_per_layer"]
     model, _ = reference_model(student)
     path = tmp_path / "teacher_format.pth"
-    torch.save({"state_dict": released_state(model, student, torch.ones(student.conv[-1])),
-                "config": released_config(student)}, path)
+    torch.save(
+        {
+            "state_dict": released_state(model, student, torch.ones(student.conv[-1])),
+            "config": released_config(student),
+        },
+        path,
+    )
     assert not import_checkpoint(path).config.conv_output_scale
 
 

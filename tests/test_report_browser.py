@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from records_factory import report_fixture
 
 from dpbench.report.cli import report_command
-from records_factory import report_fixture
 
 FIXTURE = report_fixture()
 CHROMIUM = shutil.which("chromium")
@@ -54,15 +54,24 @@ def page(tmp_path_factory) -> tuple[Path, str]:
         record.update(ci_low=record["value"] - 1.234, ci_high=record["value"] + 2.345)
         lines.append(json.dumps(record))
     store.write_text("\n".join(lines) + "\n")
-    result = CliRunner().invoke(report_command, ["--results", str(store), "--runs", str(FIXTURE / "runs"),
-                                                 "--out", str(out / "report")])
+    result = CliRunner().invoke(
+        report_command, ["--results", str(store), "--runs", str(FIXTURE / "runs"), "--out", str(out / "report")]
+    )
     assert result.exit_code == 0, result.output
     return out / "report" / "index.html", str(out)
 
 
 def _chromium(*arguments: str) -> str:
-    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-               f"--window-size={WIDTH},1000", "--virtual-time-budget=10000", *arguments]
+    command = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        f"--window-size={WIDTH},1000",
+        "--virtual-time-budget=10000",
+        *arguments,
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from records_factory import report_fixture
 
 from dpbench.report.cli import report_command
-from records_factory import report_fixture
 
 FIXTURE = report_fixture()
 STORE = str(FIXTURE / "results.jsonl")

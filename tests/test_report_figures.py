@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from matplotlib.colors import to_hex
+from records_factory import report_fixture
 
 from dpbench.errors import DpbenchError
 from dpbench.method_labels import METHOD_LABELS
@@ -18,7 +19,6 @@ from dpbench.report.runs import load_runs, methods_by_model
 from dpbench.report.selection import best_cells, load_records
 from dpbench.report.sparsity_figure import primary_points, sparsity_figure
 from dpbench.report.training_figure import training_figure, with_gaps
-from records_factory import report_fixture
 
 FIXTURE = report_fixture()
 
@@ -82,9 +82,11 @@ def test_one_colour_per_method_in_every_figure(runs):
     sparsity = sparsity_figure(points)
     in_sparsity = {h.get_label(): to_hex(h.get_color()) for h in sparsity.legends[0].legend_handles}
     pruning = pruning_figure(runs)
-    in_pruning = {text.get_text().split(" (")[0]: to_hex(handle.get_facecolor())
-                  for text, handle in zip(pruning.legends[0].get_texts(), pruning.legends[0].legend_handles)
-                  if hasattr(handle, "get_facecolor")}
+    in_pruning = {
+        text.get_text().split(" (")[0]: to_hex(handle.get_facecolor())
+        for text, handle in zip(pruning.legends[0].get_texts(), pruning.legends[0].legend_handles)
+        if hasattr(handle, "get_facecolor")
+    }
     training = training_figure(runs)
     in_training = {s._suptitle.get_text().split("  ")[0]: to_hex(s._suptitle.get_color()) for s in training.subfigs}
     for run in runs:

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from records_factory import compression_summary, superb_result, write_run, write_store
 from s3prl.nn.upstream import Featurizer as ProblemFeaturizer
 from s3prl.nn.upstream import UpstreamDownstreamModel
 from s3prl.upstream.interfaces import Featurizer as RunnerFeaturizer
@@ -21,7 +22,6 @@ from dpbench.report.layer_figure import layer_figure
 from dpbench.report.layer_weights import PROBLEM_STATE, layer_weights, read_layer_weights
 from dpbench.report.runs import load_runs, runs_by_model
 from dpbench.report.selection import best_cells, load_records
-from records_factory import compression_summary, superb_result, write_run, write_store
 
 LAYERS = 4  # hidden states: the transformer input and 3 layers
 
@@ -56,8 +56,16 @@ def runner_checkpoint(path: Path, raw: list[float]) -> np.ndarray:
     featurizer = RunnerFeaturizer(FakeUpstream(), upstream_device="cpu")
     featurizer.weights.data = torch.tensor(raw)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"Optimizer": {}, "Step": 10, "Epoch": 0, "Featurizer": get_model_state(featurizer),
-                "Downstream": {"linear.weight": torch.zeros(2, LAYERS)}}, path)
+    torch.save(
+        {
+            "Optimizer": {},
+            "Step": 10,
+            "Epoch": 0,
+            "Featurizer": get_model_state(featurizer),
+            "Downstream": {"linear.weight": torch.zeros(2, LAYERS)},
+        },
+        path,
+    )
     return applied_coefficients(featurizer)
 
 
@@ -95,14 +103,26 @@ def test_the_report_writes_weights_per_model_and_task_and_draws_them(tmp_path):
     runs_dir = tmp_path / "compress" / "dphubert"
     teacher_config = {"conv_channels": [8], "num_layers": 3, "num_heads": [4, 4, 4], "ffn_dims": [100, 100, 100]}
     student_config = {"conv_channels": [6], "num_layers": 3, "num_heads": [2, 0, 4], "ffn_dims": [50, 10, 100]}
-    write_run(runs_dir, compression_summary("DPHuBERT", "dphubert", 0.5, config=student_config,
-                                            teacher_config=teacher_config, student_path=str(tmp_path / "DPHuBERT.pt")))
+    write_run(
+        runs_dir,
+        compression_summary(
+            "DPHuBERT",
+            "dphubert",
+            0.5,
+            config=student_config,
+            teacher_config=teacher_config,
+            student_path=str(tmp_path / "DPHuBERT.pt"),
+        ),
+    )
     records, expected = [], {}
     for model, params in (("tiny-hubert", 1000), ("DPHuBERT", 500)):
         for task, raw in (("KS", [0.0, 1.0, 2.0, 3.0]), ("ASR", [3.0, 2.0, 1.0, 0.0])):
             run_dir = tmp_path / "superb" / model / task
-            expected[model, task] = (problem_checkpoint(run_dir, raw) if task == "ASR"
-                                     else runner_checkpoint(run_dir / "train" / "dev-best.ckpt", raw))
+            expected[model, task] = (
+                problem_checkpoint(run_dir, raw)
+                if task == "ASR"
+                else runner_checkpoint(run_dir / "train" / "dev-best.ckpt", raw)
+            )
             value = 20.0 if task == "ASR" else 90.0
             records.append(superb_result(task, value, model, params=params, run_dir=str(run_dir)))
     store = write_store(tmp_path / "results.jsonl", records)
@@ -119,8 +139,9 @@ def test_the_report_writes_weights_per_model_and_task_and_draws_them(tmp_path):
     loaded = load_records(store)
     weights = layer_weights(loaded, best_cells(loaded))
     figure = layer_figure(weights, runs_by_model(loaded, load_runs([tmp_path / "compress"])))
-    student_weights, student_kept = figure.axes[0:2] if figure.axes[0].get_title(loc="left") == "DPHuBERT" \
-        else figure.axes[2:4]
+    student_weights, student_kept = (
+        figure.axes[0:2] if figure.axes[0].get_title(loc="left") == "DPHuBERT" else figure.axes[2:4]
+    )
     lines = {line.get_label(): line for line in student_weights.get_lines() if line.get_label() in ("KS", "ASR")}
     assert np.allclose(lines["KS"].get_ydata(), expected["DPHuBERT", "KS"], atol=1e-5)
     heights = [patch.get_height() for patch in student_kept.patches]

@@ -9,26 +9,43 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import records_factory
+from records_factory import compression_summary, superb_result, write_store
 
+from dpbench.records.superb_result import SuperbResult
 from dpbench.report import ablation_table
 from dpbench.report.build import build_report
 from dpbench.report.runs import load_runs, runs_by_model, teachers_by_model
 from dpbench.report.selection import best_cells, load_records
 from dpbench.report.sparsity_figure import line_labels, primary_points, sparsity_figure
 from dpbench.report.tables import retention_from_cells
-from dpbench.records.superb_result import SuperbResult
 from dpbench.stats import Items, paired_difference
-import records_factory
-from records_factory import compression_summary, superb_result, write_store
 
 CONFIG = {"conv_channels": [8], "num_layers": 2, "num_heads": [2, 2], "ffn_dims": [10, 10]}
 
 
-def write_run(root: Path, name: str, method: str, teacher: str, sparsity: float, ablation: str | None = None,
-              teacher_params: int = 1000) -> None:
-    records_factory.write_run(root / name, compression_summary(
-        name, method, sparsity, teacher=teacher, teacher_params=teacher_params, config=CONFIG,
-        options={"ablation": ablation}, student_path=str(root / f"{name}.pt")))
+def write_run(
+    root: Path,
+    name: str,
+    method: str,
+    teacher: str,
+    sparsity: float,
+    ablation: str | None = None,
+    teacher_params: int = 1000,
+) -> None:
+    records_factory.write_run(
+        root / name,
+        compression_summary(
+            name,
+            method,
+            sparsity,
+            teacher=teacher,
+            teacher_params=teacher_params,
+            config=CONFIG,
+            options={"ablation": ablation},
+            student_path=str(root / f"{name}.pt"),
+        ),
+    )
 
 
 def record(model: str, task: str, value: float, params: int, **extra) -> SuperbResult:
@@ -44,12 +61,14 @@ def sweep(tmp_path):
         name = f"DPHuBERT-sp{sparsity:g}"
         write_run(runs, name, "dphubert", "tiny-hubert", sparsity)
         params = round(1000 * (1 - sparsity))
-        records += [record(name, "KS", ks, params, ci_low=ks - 1.5, ci_high=ks + 1.0),
-                    record(name, "ASR", asr, params)]
+        records += [record(name, "KS", ks, params, ci_low=ks - 1.5, ci_high=ks + 1.0), record(name, "ASR", asr, params)]
     write_run(runs, "DistilHuBERT", "distilhubert", "tiny-hubert", 0.65)
     write_run(runs, "DPHuBERT-no-conv-pruning", "dphubert", "tiny-hubert", 0.65, "no-conv-pruning")
-    records += [record("DistilHuBERT", "KS", 91.0, 350), record("DistilHuBERT", "ASR", 33.0, 350),
-                record("DPHuBERT-no-conv-pruning", "KS", 92.0, 350)]
+    records += [
+        record("DistilHuBERT", "KS", 91.0, 350),
+        record("DistilHuBERT", "ASR", 33.0, 350),
+        record("DPHuBERT-no-conv-pruning", "KS", 92.0, 350),
+    ]
     return write_store(tmp_path / "results.jsonl", records), runs
 
 
@@ -57,8 +76,13 @@ def test_sweep_figure_has_one_line_per_method_and_one_point_per_sparsity(sweep):
     store, runs_dir = sweep
     records = load_records(store)
     run_of = runs_by_model(records, load_runs([runs_dir]))
-    points = primary_points(best_cells(records), "tiny-hubert", 1000.0, line_labels(run_of, False),
-                            {m: 100 * r.summary.sparsity for m, r in run_of.items()})
+    points = primary_points(
+        best_cells(records),
+        "tiny-hubert",
+        1000.0,
+        line_labels(run_of, False),
+        {m: 100 * r.summary.sparsity for m, r in run_of.items()},
+    )
     figure = sparsity_figure(points)
     ks, asr = [axis for axis in figure.axes if axis.get_visible()]
     lines = {line.get_label(): line for line in ks.get_lines() if len(line.get_xdata()) and line.get_label()[0] != "_"}
@@ -91,11 +115,14 @@ def test_ablation_table_gives_the_change_with_a_paired_interval(tmp_path):
     for name, correct in (("DPHuBERT", full), ("DPHuBERT-predlayer", ablated)):
         paths[name] = tmp_path / f"{name}.items.json"
         items(list(correct)).save(paths[name])
-    records = [record("DPHuBERT", "KS", 100 * full.mean(), 350, items_path=str(paths["DPHuBERT"])),
-               record("DPHuBERT-predlayer", "KS", 100 * ablated.mean(), 350,
-                      items_path=str(paths["DPHuBERT-predlayer"])),
-               record("DPHuBERT", "ASR", 30.0, 350), record("DPHuBERT-predlayer", "ASR", 33.5, 350),
-               record("DPHuBERT-no-final-distill", "ASR", 31.0, 350), record("DPHuBERT-sp0.8", "ASR", 40.0, 200)]
+    records = [
+        record("DPHuBERT", "KS", 100 * full.mean(), 350, items_path=str(paths["DPHuBERT"])),
+        record("DPHuBERT-predlayer", "KS", 100 * ablated.mean(), 350, items_path=str(paths["DPHuBERT-predlayer"])),
+        record("DPHuBERT", "ASR", 30.0, 350),
+        record("DPHuBERT-predlayer", "ASR", 33.5, 350),
+        record("DPHuBERT-no-final-distill", "ASR", 31.0, 350),
+        record("DPHuBERT-sp0.8", "ASR", 40.0, 200),
+    ]
     store = write_store(tmp_path / "results.jsonl", records)
     loaded = load_records(store)
     table = ablation_table.ablation_table(best_cells(loaded), runs_by_model(loaded, load_runs([runs])))
@@ -129,29 +156,60 @@ def test_several_teachers_each_student_relative_to_its_own(tmp_path):
     write_run(runs, "DPHuBERT", "dphubert", "hubert_base", 0.75, teacher_params=94_680_000)
     write_run(runs, "DPWavLM", "dphubert", "wavlm_base_plus", 0.75, teacher_params=94_700_000)
     write_run(runs, "DPHuBERT-Large", "dphubert", "/ckpt/hubert_large.pt", 0.75, teacher_params=316_000_000)
-    values = {"hubert_base": (96.0, 98.0, 6.0), "wavlm_base_plus": (97.0, 99.0, 5.0),
-              "hubert_large": (97.5, 98.5, 4.0),
-              "DPHuBERT": (95.0, 97.0, 10.0), "DPWavLM": (96.0, 98.0, 9.0), "DPHuBERT-Large": (96.5, 98.0, 6.5)}
-    sizes = {"hubert_base": 94_680_000, "wavlm_base_plus": 94_700_000, "hubert_large": 316_000_000,
-             "DPHuBERT": 23_670_000, "DPWavLM": 23_675_000, "DPHuBERT-Large": 79_000_000}
+    values = {
+        "hubert_base": (96.0, 98.0, 6.0),
+        "wavlm_base_plus": (97.0, 99.0, 5.0),
+        "hubert_large": (97.5, 98.5, 4.0),
+        "DPHuBERT": (95.0, 97.0, 10.0),
+        "DPWavLM": (96.0, 98.0, 9.0),
+        "DPHuBERT-Large": (96.5, 98.0, 6.5),
+    }
+    sizes = {
+        "hubert_base": 94_680_000,
+        "wavlm_base_plus": 94_700_000,
+        "hubert_large": 316_000_000,
+        "DPHuBERT": 23_670_000,
+        "DPWavLM": 23_675_000,
+        "DPHuBERT-Large": 79_000_000,
+    }
     paths = {"hubert_large": "/ckpt/hubert_large.pt"}
-    records = [record(model, task, value, sizes[model], upstream_path=paths.get(model, model))
-               for model, row in values.items() for task, value in zip(("KS", "IC", "ASR"), row)]
+    records = [
+        record(model, task, value, sizes[model], upstream_path=paths.get(model, model))
+        for model, row in values.items()
+        for task, value in zip(("KS", "IC", "ASR"), row)
+    ]
     store = write_store(tmp_path / "results.jsonl", records)
     loaded = load_records(store)
     assert teachers_by_model(loaded, load_runs([runs])) == {
-        "DPHuBERT": "hubert_base", "DPWavLM": "wavlm_base_plus", "DPHuBERT-Large": "hubert_large"}
+        "DPHuBERT": "hubert_base",
+        "DPWavLM": "wavlm_base_plus",
+        "DPHuBERT-Large": "hubert_large",
+    }
     report = build_report(store, [runs], tmp_path / "report", paper_rows=True)
     frame = report.table.frame
     measured = frame[frame["source"] == "measured"]
-    assert list(measured.index) == ["hubert_large", "DPHuBERT-Large", "wavlm_base_plus", "DPWavLM", "hubert_base",
-                                    "DPHuBERT"]  # each teacher, then its students
+    assert list(measured.index) == [
+        "hubert_large",
+        "DPHuBERT-Large",
+        "wavlm_base_plus",
+        "DPWavLM",
+        "hubert_base",
+        "DPHuBERT",
+    ]  # each teacher, then its students
     assert measured["teacher"].to_dict() == {
-        "hubert_large": "hubert_large", "DPHuBERT-Large": "hubert_large", "wavlm_base_plus": "wavlm_base_plus",
-        "DPWavLM": "wavlm_base_plus", "hubert_base": "hubert_base", "DPHuBERT": "hubert_base"}
+        "hubert_large": "hubert_large",
+        "DPHuBERT-Large": "hubert_large",
+        "wavlm_base_plus": "wavlm_base_plus",
+        "DPWavLM": "wavlm_base_plus",
+        "hubert_base": "hubert_base",
+        "DPHuBERT": "hubert_base",
+    }
     cells = best_cells(loaded)
-    for student, teacher in (("DPWavLM", "wavlm_base_plus"), ("DPHuBERT", "hubert_base"),
-                             ("DPHuBERT-Large", "hubert_large")):
+    for student, teacher in (
+        ("DPWavLM", "wavlm_base_plus"),
+        ("DPHuBERT", "hubert_base"),
+        ("DPHuBERT-Large", "hubert_large"),
+    ):
         alone = retention_from_cells(cells[cells["model"].isin([student, teacher])], teacher)
         assert frame.at[student, "relative_score"] == pytest.approx(alone.at[student, "relative_score"])
         assert frame.at[teacher, "relative_score"] == pytest.approx(100.0)

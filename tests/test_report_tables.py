@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from records_factory import report_fixture
 
 from dpbench.errors import DpbenchError
 from dpbench.report import table_formats
 from dpbench.report.paper import PAPER_TEACHER, paper_records
 from dpbench.report.selection import best_cells, load_records
 from dpbench.report.tables import MIN_AGGREGATE_TASKS, build_table, retention
-from records_factory import report_fixture
 
 FIXTURE = report_fixture()
 STORE = FIXTURE / "results.jsonl"
@@ -146,10 +146,13 @@ def test_bad_records_name_the_file(tmp_path):
 
 def test_mixed_scales_get_separate_rows_and_latex_is_escaped(tmp_path):
     good = raw_records()[0]
-    store = write_store(tmp_path / "mixed.jsonl", [
-        {**good, "upstream": "tiny_hubert", "scale": "cpu", "value": 90.0},
-        {**good, "upstream": "tiny_hubert", "scale": "paper", "value": 95.0},
-    ])
+    store = write_store(
+        tmp_path / "mixed.jsonl",
+        [
+            {**good, "upstream": "tiny_hubert", "scale": "cpu", "value": 90.0},
+            {**good, "upstream": "tiny_hubert", "scale": "paper", "value": 95.0},
+        ],
+    )
     table = build_table(best_cells(load_records(store)), {})
     assert table.frame["KS_accuracy"].to_dict() == {"tiny_hubert [cpu]": 90.0, "tiny_hubert [paper]": 95.0}
     assert r"tiny\_hubert [cpu] & " in table_formats.to_latex(table)

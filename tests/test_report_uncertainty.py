@@ -20,8 +20,19 @@ def _record(tmp_path: Path, model: str, correct: np.ndarray, seed: int | None = 
     path = tmp_path / f"{model}-{seed}.json"
     items.save(path)
     low, high = interval(items)
-    return {"task": "KS", "metric": "accuracy", "value": items.value, "upstream": model, "lr": 1e-3, "seed": seed,
-            "params": 1e6, "macs": 1e9, "ci_low": low, "ci_high": high, "items_path": str(path)}
+    return {
+        "task": "KS",
+        "metric": "accuracy",
+        "value": items.value,
+        "upstream": model,
+        "lr": 1e-3,
+        "seed": seed,
+        "params": 1e6,
+        "macs": 1e9,
+        "ci_low": low,
+        "ci_high": high,
+        "items_path": str(path),
+    }
 
 
 def test_cells_show_intervals_spread_and_ties(tmp_path: Path) -> None:
@@ -33,15 +44,18 @@ def test_cells_show_intervals_spread_and_ties(tmp_path: Path) -> None:
     far[np.flatnonzero(teacher)[:40]] = 0  # forty more: clearly worse
     other_seed = teacher.copy()
     other_seed[np.flatnonzero(teacher)[:30]] = 0
-    records = [_record(tmp_path, "teacher", teacher), _record(tmp_path, "close", close),
-               _record(tmp_path, "far", far, seed=0), _record(tmp_path, "far", other_seed, seed=1)]
+    records = [
+        _record(tmp_path, "teacher", teacher),
+        _record(tmp_path, "close", close),
+        _record(tmp_path, "far", far, seed=0),
+        _record(tmp_path, "far", other_seed, seed=1),
+    ]
     frame = pd.DataFrame(records).assign(source="measured", model=lambda f: f["upstream"])
     cells = add_uncertainty(best_cells(frame))  # no teacher named: all four compete
     tied = dict(zip(cells["model"], cells["tied"]))
     assert tied == {"teacher": False, "close": True, "far": False}
     students_only = add_uncertainty(best_cells(frame), teacher="teacher")  # "close" is now the best student
-    assert dict(zip(students_only["model"], students_only["tied"])) == {"teacher": False, "close": False,
-                                                                        "far": False}
+    assert dict(zip(students_only["model"], students_only["tied"])) == {"teacher": False, "close": False, "far": False}
     table = build_table(cells, {"measured": "teacher"})
     rows = {row[0]: row[3] for row in table_formats.display_rows(table)}  # the KS column
     assert rows["close"].startswith(TIE_MARK) and "[" in rows["close"]

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from launcher_cases import OK, check_launcher, scenario_jobs
@@ -24,8 +24,9 @@ def slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlurmClu
     """munged + slurmctld + slurmd under a temporary folder, stopped after the session."""
     missing = missing_binaries()
     if missing:
-        pytest.skip(f"Slurm test cluster needs {', '.join(missing)}: install Debian's slurm-wlm and munge "
-                    "(setup.sh does)")
+        pytest.skip(
+            f"Slurm test cluster needs {', '.join(missing)}: install Debian's slurm-wlm and munge (setup.sh does)"
+        )
     if os.geteuid() != 0:
         pytest.skip("the Slurm test cluster runs slurmd, which must run as root (CI and setup.sh machines are)")
     cluster = start_cluster(tmp_path_factory.mktemp("slurm"), cpus=os.cpu_count() or 2)
@@ -40,9 +41,12 @@ def slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlurmClu
 
 @pytest.mark.timeout(300)
 def test_slurm_launcher_runs_cancels_and_resubmits_only_what_is_missing(slurm_cluster, tmp_path):
-    options = SlurmOptions(partition="debug", array_parallelism=2, sbatch=["--comment=dpbench-test"],
-                           resources={"superb": Resources(mem="100M", time=5), "compress": Resources(time=5),
-                                      "report": Resources(time=5)})
+    options = SlurmOptions(
+        partition="debug",
+        array_parallelism=2,
+        sbatch=["--comment=dpbench-test"],
+        resources={"superb": Resources(mem="100M", time=5), "compress": Resources(time=5), "report": Resources(time=5)},
+    )
     launcher = SlurmLauncher(options, tmp_path, poll_s=1.0)
     try:
         check_launcher(launcher, tmp_path)
@@ -63,8 +67,13 @@ def test_slurm_launcher_runs_cancels_and_resubmits_only_what_is_missing(slurm_cl
 @pytest.mark.timeout(120)
 def test_a_compression_runs_one_process_per_task_and_task_zero_marks_it_done(slurm_cluster, tmp_path):
     # `compress --help` accepts the --num-nodes/--devices the launcher adds for Lightning, and exits 0
-    job = Job("ddp", ["compress", "--help"], tmp_path / "logs" / "ddp.log", marker=tmp_path / "jobs" / "ddp.json",
-              kind="compress")
+    job = Job(
+        "ddp",
+        ["compress", "--help"],
+        tmp_path / "logs" / "ddp.log",
+        marker=tmp_path / "jobs" / "ddp.json",
+        kind="compress",
+    )
     options = SlurmOptions(resources={"compress": Resources(tasks=2, time=5)})
     outcome = SlurmLauncher(options, tmp_path, poll_s=1.0).launch([job], wait=True)
     assert outcome.failed == [] and is_done(job)
@@ -74,8 +83,13 @@ def test_a_compression_runs_one_process_per_task_and_task_zero_marks_it_done(slu
 
 
 def test_slurm_parameters_carry_every_option():
-    options = SlurmOptions(partition="gpu", account="speech", array_parallelism=8, sbatch=["--qos=high", "--exclusive"],
-                           resources={"compress": Resources(nodes=2, gpus=4, cpus=8, mem="200G", time=720)})
+    options = SlurmOptions(
+        partition="gpu",
+        account="speech",
+        array_parallelism=8,
+        sbatch=["--qos=high", "--exclusive"],
+        resources={"compress": Resources(nodes=2, gpus=4, cpus=8, mem="200G", time=720)},
+    )
     launcher = SlurmLauncher(options, Path("/tmp/unused"))
     params = launcher.parameters("compress", options.resources["compress"], ["12", "13_2"], after_failures=False)
     assert params["nodes"] == 2 and params["ntasks_per_node"] == 4 and params["gpus_per_node"] == 4

@@ -10,8 +10,7 @@ from dpbench.stats import Items, interval, mean_items, paired_difference, seed_s
 
 
 def accuracy_items(correct: list[int], prefix: str = "u") -> Items:
-    return Items(tuple(f"{prefix}{i}" for i in range(len(correct))), np.array(correct, float),
-                 np.ones(len(correct)))
+    return Items(tuple(f"{prefix}{i}" for i in range(len(correct))), np.array(correct, float), np.ones(len(correct)))
 
 
 def test_value_is_the_ratio_of_sums() -> None:
@@ -104,11 +103,17 @@ def test_eer_items_resample_within_labels_and_use_s3prls_eer() -> None:
     rng = np.random.default_rng(0)
     labels = np.array([1] * 60 + [0] * 140)
     scores = np.where(labels == 1, rng.normal(1.0, 1.0, 200), rng.normal(-1.0, 1.0, 200))
-    items = Items(tuple(f"t{i}" for i in range(200)), scores, labels.astype(float),
-                  groups=tuple(str(label) for label in labels), statistic="eer")
+    items = Items(
+        tuple(f"t{i}" for i in range(200)),
+        scores,
+        labels.astype(float),
+        groups=tuple(str(label) for label in labels),
+        statistic="eer",
+    )
     assert items.value == pytest.approx(100 * compute_eer(labels, scores)[0])
     low, high = interval(items, resamples=300)
     assert low < items.value < high and high - low < 20  # two unit-variance classes 2 apart: EER ~16%
-    separated = Items(items.ids, np.where(labels == 1, 5.0, -5.0) + scores * 0.01, items.den, groups=items.groups,
-                      statistic="eer")
+    separated = Items(
+        items.ids, np.where(labels == 1, 5.0, -5.0) + scores * 0.01, items.den, groups=items.groups, statistic="eer"
+    )
     assert paired_difference(items, separated, resamples=300).significant

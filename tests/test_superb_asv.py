@@ -80,8 +80,11 @@ def test_local_prepare_writes_s3prl_csvs(tiny_corpus: Path, tmp_path: Path, monk
     from dpbench.superb.backend.problems_asv import LocalASV
 
     root = tiny_corpus / "voxceleb1"
-    local = {"dataset_root": str(root), "split_file": str(root / "iden_split.txt"),
-             "trial_file": str(root / voxceleb1.TRIAL_FILE)}
+    local = {
+        "dataset_root": str(root),
+        "split_file": str(root / "iden_split.txt"),
+        "trial_file": str(root / voxceleb1.TRIAL_FILE),
+    }
     train_csv, (test_csv,) = LocalASV().prepare_data(local, str(tmp_path), str(tmp_path / "cache"))
     train = pd.read_csv(train_csv)
     speakers = sorted({Path(p).parts[-3] for p in train["wav_path"]})
@@ -123,8 +126,9 @@ def test_outcome_reads_best_checkpoint_eer_in_percent(tmp_path: Path) -> None:
     # what SuperbASV stage 3 writes per checkpoint, and stage 4's best_result.yaml
     for step, eer in (("step_10", 0.43749999999999865), ("step_20", 0.3749999999997278)):
         (results / step).mkdir(parents=True)
-        (results / step / "result.yaml").write_text(yaml.safe_dump(
-            {"EER": eer, "EERthreshold": 0.91, "minDCF": 0.97, "minDCF_threshold": 0.99}))
+        (results / step / "result.yaml").write_text(
+            yaml.safe_dump({"EER": eer, "EERthreshold": 0.91, "minDCF": 0.97, "minDCF_threshold": 0.99})
+        )
     (results / "best_result.yaml").write_text(yaml.safe_dump({"EER": 0.3749999999997278}))
     outcome = ASV().outcome(request_for(tmp_path, tmp_path), {}, {})
     assert outcome.value == pytest.approx(37.5)
@@ -140,8 +144,21 @@ def test_asv_end_to_end_on_tiny_corpus(tiny_corpus: Path, tmp_path: Path) -> Non
     configs = tmp_path / "configs"
     configs.mkdir()
     (configs / "asv_cpu.yaml").write_text(yaml.safe_dump(config))
-    args = ["--task", "ASV", "--upstream", "tiny-hubert", "--data", str(tiny_corpus), "--out", str(tmp_path / "runs"),
-            "--results", str(tmp_path / "results.jsonl"), "--config-dir", str(configs), "--quiet"]
+    args = [
+        "--task",
+        "ASV",
+        "--upstream",
+        "tiny-hubert",
+        "--data",
+        str(tiny_corpus),
+        "--out",
+        str(tmp_path / "runs"),
+        "--results",
+        str(tmp_path / "results.jsonl"),
+        "--config-dir",
+        str(configs),
+        "--quiet",
+    ]
     result = CliRunner().invoke(superb_command, args)
     assert result.exit_code == 0, result.output + repr(result.exception)
     (record,) = ResultsStore(tmp_path / "results.jsonl").records()

@@ -38,8 +38,22 @@ def quick_configs(tmp_path_factory) -> Path:
 
 
 def superb(task: str, corpus: Path, ckpt: Path, configs: Path, tmp_path: Path, *extra: str):
-    args = ["--task", task, "--upstream", str(ckpt), "--data", str(corpus), "--out", str(tmp_path / "runs"),
-            "--results", str(tmp_path / "results.jsonl"), "--config-dir", str(configs), "--quiet", *extra]
+    args = [
+        "--task",
+        task,
+        "--upstream",
+        str(ckpt),
+        "--data",
+        str(corpus),
+        "--out",
+        str(tmp_path / "runs"),
+        "--results",
+        str(tmp_path / "results.jsonl"),
+        "--config-dir",
+        str(configs),
+        "--quiet",
+        *extra,
+    ]
     result = CliRunner().invoke(superb_command, args)
     assert result.exit_code == 0, result.output + repr(result.exception)
     return ResultsStore(tmp_path / "results.jsonl").records()

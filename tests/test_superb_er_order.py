@@ -39,8 +39,14 @@ def write_corpus(root: Path, dialogs: dict[int, list[str]]) -> None:
             wav_dir = root / f"Session{session}" / "sentences" / "wav" / dialog
             wav_dir.mkdir(parents=True)
             lines = ["% header", ""]
-            for index, (utt, emotion) in enumerate([(f"{dialog}_F001", "exc"), (f"{dialog}_M000", "sad"),
-                                                    (f"{dialog}_F002", "fru"), (f"{dialog}_M009", "neu")]):
+            for index, (utt, emotion) in enumerate(
+                [
+                    (f"{dialog}_F001", "exc"),
+                    (f"{dialog}_M000", "sad"),
+                    (f"{dialog}_F002", "fru"),
+                    (f"{dialog}_M009", "neu"),
+                ]
+            ):
                 lines.append(f"[{index}.0 - {index}.5]\t{utt}\t{emotion}\t[2.0, 2.0, 2.0]")
                 if not utt.endswith("M009"):
                     (wav_dir / f"{utt}.wav").write_bytes(b"")
@@ -49,11 +55,11 @@ def write_corpus(root: Path, dialogs: dict[int, list[str]]) -> None:
 
 
 @pytest.mark.parametrize("listing", ["sorted", "reversed", "shuffled"])
-def test_entries_follow_s3prls_order_whatever_the_listing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                          listing: str) -> None:
+def test_entries_follow_s3prls_order_whatever_the_listing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, listing: str
+) -> None:
     rank = s3prl_dialog_rank()
-    chosen = {1: ["Ses01F_impro01", "Ses01F_script02_2", "Ses01M_impro02"],
-              2: ["Ses02F_impro07", "Ses02F_impro03"]}
+    chosen = {1: ["Ses01F_impro01", "Ses01F_script02_2", "Ses01M_impro02"], 2: ["Ses02F_impro07", "Ses02F_impro03"]}
     write_corpus(tmp_path, chosen)
     real_glob = Path.glob
 
@@ -70,20 +76,40 @@ def test_entries_follow_s3prls_order_whatever_the_listing(tmp_path: Path, monkey
     # s3prl order of these three: Ses01F_script02_2 (1st), Ses01M_impro02 (4th), Ses01F_impro01 (10th)
     assert [rank[d] for d in ("Ses01F_script02_2", "Ses01M_impro02", "Ses01F_impro01")] == [0, 3, 9]
     assert [e["path"].split("/")[-1] for e in session1] == [
-        "Ses01F_script02_2_F001.wav", "Ses01F_script02_2_M000.wav",
-        "Ses01M_impro02_F001.wav", "Ses01M_impro02_M000.wav",
-        "Ses01F_impro01_F001.wav", "Ses01F_impro01_M000.wav",
+        "Ses01F_script02_2_F001.wav",
+        "Ses01F_script02_2_M000.wav",
+        "Ses01M_impro02_F001.wav",
+        "Ses01M_impro02_M000.wav",
+        "Ses01F_impro01_F001.wav",
+        "Ses01F_impro01_M000.wav",
     ]  # lines within a label file in file order; fru and wav-less lines dropped, exc counted as hap
-    assert session1[0] == {"path": "Session1/sentences/wav/Ses01F_script02_2/Ses01F_script02_2_F001.wav",
-                           "label": "hap", "speaker": "Ses01F"}
+    assert session1[0] == {
+        "path": "Session1/sentences/wav/Ses01F_script02_2/Ses01F_script02_2_F001.wav",
+        "label": "hap",
+        "speaker": "Ses01F",
+    }
 
 
 def test_fold_train_file_concatenates_sessions_in_order(tmp_path: Path) -> None:
-    write_corpus(tmp_path, {1: ["Ses01F_impro01"], 2: ["Ses02F_impro07", "Ses02F_impro03"], 3: ["Ses03F_impro01"],
-                            4: ["Ses04F_impro01"], 5: ["Ses05F_impro01", "Ses05M_synthetic01"]})
+    write_corpus(
+        tmp_path,
+        {
+            1: ["Ses01F_impro01"],
+            2: ["Ses02F_impro07", "Ses02F_impro03"],
+            3: ["Ses03F_impro01"],
+            4: ["Ses04F_impro01"],
+            5: ["Ses05F_impro01", "Ses05M_synthetic01"],
+        },
+    )
     write_s3prl_metadata(tmp_path, tmp_path / "meta")
     train = json.loads((tmp_path / "meta/Session1/train_meta_data.json").read_text())["meta_data"]
     dialogs = list(dict.fromkeys(e["path"].split("/")[3] for e in train))
     # Session 2: Ses02F_impro03 is s3prl's first dialog, Ses02F_impro07 its 30th; unlisted dialogs come last
-    assert dialogs == ["Ses02F_impro03", "Ses02F_impro07", "Ses03F_impro01", "Ses04F_impro01",
-                       "Ses05F_impro01", "Ses05M_synthetic01"]
+    assert dialogs == [
+        "Ses02F_impro03",
+        "Ses02F_impro07",
+        "Ses03F_impro01",
+        "Ses04F_impro01",
+        "Ses05F_impro01",
+        "Ses05M_synthetic01",
+    ]

@@ -87,8 +87,11 @@ def test_asv_trials_of_the_best_checkpoint(tmp_path: Path) -> None:
     for step, scores in (("step_10", bad), ("step_20", good)):
         eer = compute_eer(labels, scores)[0]
         _write(folder / step / "result.yaml", [f"EER: {eer!r}"])
-        _write(folder / step / "trial_scores.csv",
-               ["label,enroll,test,score"] + [f"{lab},e{i},t{i},{sc!r}" for i, (lab, sc) in enumerate(zip(labels, scores))])
+        _write(
+            folder / step / "trial_scores.csv",
+            ["label,enroll,test,score"]
+            + [f"{lab},e{i},t{i},{sc!r}" for i, (lab, sc) in enumerate(zip(labels, scores))],
+        )
     best = 100 * compute_eer(labels, good)[0]
     items = read_items("ASV", tmp_path, {}, {}, best)
     assert items.statistic == "eer" and items.value == pytest.approx(best) and items.num.tolist() == good
@@ -111,8 +114,7 @@ class _EvaluatedKS(KS):
 
 
 def test_a_record_carries_its_interval_seed_and_items(tmp_path: Path) -> None:
-    options = RunOptions(parse_upstream("s3prl:fbank"), tmp_path, tmp_path / "runs", store=tmp_path / "r.jsonl",
-                         seed=3)
+    options = RunOptions(parse_upstream("s3prl:fbank"), tmp_path, tmp_path / "runs", store=tmp_path / "r.jsonl", seed=3)
     record = run_task(_EvaluatedKS(), options, 1e-3)
     assert set(record) <= {*FIELDS, VERSION_KEY}
     assert read_result(Path(record["run_dir"]) / "result.json").to_json() == record  # what it wrote reads back
@@ -132,12 +134,33 @@ def test_seeds_option_runs_each_seed_and_picks_the_rate_by_mean_dev_value(tmp_pa
     def fake_run_task(task, options, lr):
         calls.append((options.seed, lr))
         dev = {1e-3: 50.0, 1e-4: 60.0}[lr] + (options.seed or 0)
-        return {"task": task.name, "metric": "accuracy", "value": dev, "dev_value": dev, "lr": lr,
-                "wall_time_s": 1.0, "run_dir": str(tmp_path)}
+        return {
+            "task": task.name,
+            "metric": "accuracy",
+            "value": dev,
+            "dev_value": dev,
+            "lr": lr,
+            "wall_time_s": 1.0,
+            "run_dir": str(tmp_path),
+        }
 
     monkeypatch.setattr(cli, "run_task", fake_run_task)
-    args = ["--task", "KS", "--upstream", "s3prl:fbank", "--data", str(tmp_path), "--lr", "1e-3,1e-4",
-            "--seed", "5", "--seeds", "2", "--results", str(tmp_path / "r.jsonl")]
+    args = [
+        "--task",
+        "KS",
+        "--upstream",
+        "s3prl:fbank",
+        "--data",
+        str(tmp_path),
+        "--lr",
+        "1e-3,1e-4",
+        "--seed",
+        "5",
+        "--seeds",
+        "2",
+        "--results",
+        str(tmp_path / "r.jsonl"),
+    ]
     result = CliRunner().invoke(cli.superb_command, args)
     assert result.exit_code == 0, result.output
     assert calls == [(5, 1e-3), (6, 1e-3), (5, 1e-4), (6, 1e-4)]

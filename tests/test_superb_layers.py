@@ -41,9 +41,12 @@ def s3prl_imports(path: Path) -> list[int]:
 
 def test_only_the_backend_imports_s3prl() -> None:
     files = [path for folder in ("dpbench", "upstreams", "benchmarks") for path in (REPO / folder).rglob("*.py")]
-    offenders = [f"{path.relative_to(REPO)}:{line}" for path in files
-                 if BACKEND not in path.parents and path.relative_to(REPO).as_posix() not in S3PRL_IMPORTERS_ALLOWED
-                 for line in s3prl_imports(path)]
+    offenders = [
+        f"{path.relative_to(REPO)}:{line}"
+        for path in files
+        if BACKEND not in path.parents and path.relative_to(REPO).as_posix() not in S3PRL_IMPORTERS_ALLOWED
+        for line in s3prl_imports(path)
+    ]
     assert not offenders, f"s3prl imported outside dpbench/superb/backend: {offenders}"
     assert any(s3prl_imports(path) for path in BACKEND.rglob("*.py"))  # the check sees real imports
     for allowed in S3PRL_IMPORTERS_ALLOWED:
@@ -53,8 +56,11 @@ def test_only_the_backend_imports_s3prl() -> None:
 def test_importing_any_backend_module_applies_the_shims_before_s3prl_loads() -> None:
     """In a fresh process, record at the moment `s3prl` is first imported whether the shims ran (the HEAR
     stubs and torch's allowlist); import each backend module that imports s3prl."""
-    modules = sorted("dpbench.superb.backend." + path.relative_to(BACKEND).with_suffix("").as_posix().replace("/", ".")
-                     for path in BACKEND.rglob("*.py") if s3prl_imports(path))
+    modules = sorted(
+        "dpbench.superb.backend." + path.relative_to(BACKEND).with_suffix("").as_posix().replace("/", ".")
+        for path in BACKEND.rglob("*.py")
+        if s3prl_imports(path)
+    )
     code = f"""
 import importlib, importlib.util, sys
 seen = []
@@ -88,7 +94,11 @@ def test_each_task_states_its_metric_once() -> None:
         spec = TASK_BY_NAME[task.name]
         assert task.spec is spec
         assert (task.metric, task.higher_is_better, task.corpus, task.stem) == (
-            spec.primary.name, spec.primary.higher_is_better, spec.corpus, spec.stem)
+            spec.primary.name,
+            spec.primary.higher_is_better,
+            spec.corpus,
+            spec.stem,
+        )
         assert task.secondary_metrics == {m.name: m.higher_is_better for m in spec.metrics[1:]}
         for scale in SCALES:
             assert (CONFIG_DIR / f"{spec.stem}_{scale}.yaml").is_file()
@@ -103,8 +113,10 @@ def test_runner_patches_are_named_by_the_task_and_checked(tmp_path: Path) -> Non
     request = RunRequest(parse_upstream("s3prl:fbank"), tmp_path, tmp_path / "run", "cpu")
     config = {"runner": {"total_steps": 10}}
     sid = get_task("SID").stages(request, config, {})
-    assert all(stage.argv[:3] == ["runner", PATCH_OPTION, f"voxceleb1_cache={tmp_path / 'run' / 'voxceleb1_cache'}/"]
-               for stage in sid)
+    assert all(
+        stage.argv[:3] == ["runner", PATCH_OPTION, f"voxceleb1_cache={tmp_path / 'run' / 'voxceleb1_cache'}/"]
+        for stage in sid
+    )
     assert all(PATCH_OPTION not in stage.argv for stage in get_task("KS").stages(request, config, {}))
     assert all(not any(key.startswith("DPBENCH_VOXCELEB1") for key in stage.env) for stage in sid)
 
@@ -123,11 +135,13 @@ def test_runner_patches_are_named_by_the_task_and_checked(tmp_path: Path) -> Non
 
 
 def test_upstreams_folder_points_at_the_packaged_entry() -> None:
-    code = ("import types, upstreams.dpbench, upstreams.dpbench.hubconf as hubconf; "
-            "import upstreams.dpbench.expert as expert; "
-            "from dpbench.superb.backend.upstream import expert as packaged_expert, hubconf as packaged; "
-            "assert isinstance(upstreams.dpbench, types.ModuleType), upstreams.dpbench; "
-            "assert hubconf.dpbench is packaged.dpbench and hubconf.register is packaged.register; "
-            "assert expert.UpstreamExpert is packaged_expert.UpstreamExpert; print('ok')")
+    code = (
+        "import types, upstreams.dpbench, upstreams.dpbench.hubconf as hubconf; "
+        "import upstreams.dpbench.expert as expert; "
+        "from dpbench.superb.backend.upstream import expert as packaged_expert, hubconf as packaged; "
+        "assert isinstance(upstreams.dpbench, types.ModuleType), upstreams.dpbench; "
+        "assert hubconf.dpbench is packaged.dpbench and hubconf.register is packaged.register; "
+        "assert expert.UpstreamExpert is packaged_expert.UpstreamExpert; print('ok')"
+    )
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-3000:]

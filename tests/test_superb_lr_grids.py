@@ -12,8 +12,17 @@ from dpbench.superb.tasks import TASKS, get_task
 
 TRAINED = [name for name in TASKS if get_task(name).trains]
 # s3prl.problem's Superb<Task>.default_config()["build_optimizer"]["conf"]["lr"], checked against s3prl below
-S3PRL_PROBLEM = {"KS": "SuperbKS", "IC": "SuperbIC", "SID": "SuperbSID", "ER": "SuperbER", "PR": "SuperbPR",
-                 "ASR": "SuperbASR", "SF": "SuperbSF", "ASV": "SuperbASV", "SD": "SuperbSD"}
+S3PRL_PROBLEM = {
+    "KS": "SuperbKS",
+    "IC": "SuperbIC",
+    "SID": "SuperbSID",
+    "ER": "SuperbER",
+    "PR": "SuperbPR",
+    "ASR": "SuperbASR",
+    "SF": "SuperbSF",
+    "ASV": "SuperbASV",
+    "SD": "SuperbSD",
+}
 
 
 def paper_grid(name: str) -> tuple[list[float], float]:

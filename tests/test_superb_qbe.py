@@ -98,10 +98,19 @@ def test_too_many_keywords_is_refused() -> None:
 # --- MTWV ------------------------------------------------------------------------------------------------
 
 # Two queries over four documents: A occurs in d1; B occurs in d2 and d3.
-TRUTH = GroundTruth(documents=("d1", "d2", "d3", "d4"), terms=("A", "B"),
-                    targets={"A": frozenset({"d1"}), "B": frozenset({"d2", "d3"})})  # fmt: skip
-SCORES = {("A", "d1"): 0.9, ("A", "d2"): 0.1, ("A", "d3"): 0.2, ("A", "d4"): 0.3,
-          ("B", "d1"): 0.0, ("B", "d2"): 0.8, ("B", "d3"): 0.5, ("B", "d4"): 0.6}  # fmt: skip
+TRUTH = GroundTruth(
+    documents=("d1", "d2", "d3", "d4"), terms=("A", "B"), targets={"A": frozenset({"d1"}), "B": frozenset({"d2", "d3"})}
+)
+SCORES = {
+    ("A", "d1"): 0.9,
+    ("A", "d2"): 0.1,
+    ("A", "d3"): 0.2,
+    ("A", "d4"): 0.3,
+    ("B", "d1"): 0.0,
+    ("B", "d2"): 0.8,
+    ("B", "d3"): 0.5,
+    ("B", "d4"): 0.6,
+}
 
 
 def detections(scores: dict, yes: set = frozenset()) -> dict:
@@ -166,10 +175,12 @@ def write_stdlist(path: Path, scores: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     lists = {}
     for (term, doc), value in scores.items():
-        lists.setdefault(term, []).append(f'<term file="{doc}" channel="1" tbeg="0" dur="0" score="{value}" '
-                                          f'decision="NO"/>')  # fmt: skip
-    body = "".join(f'<detected_termlist termid="{term}">{"".join(items)}</detected_termlist>'
-                   for term, items in lists.items())  # fmt: skip
+        lists.setdefault(term, []).append(
+            f'<term file="{doc}" channel="1" tbeg="0" dur="0" score="{value}" decision="NO"/>'
+        )
+    body = "".join(
+        f'<detected_termlist termid="{term}">{"".join(items)}</detected_termlist>' for term, items in lists.items()
+    )
     path.write_text(f'<?xml version="1.0" encoding="UTF-8"?>\n<stdlist>{body}</stdlist>\n')
 
 
@@ -208,9 +219,13 @@ def test_best_dev_layer_is_chosen_and_its_eval_mtwv_reported(tmp_path: Path) -> 
     config = {"downstream_expert": {"datarc": {"dataset_root": str(data / QbE.corpus)}}}
     outcome = QbE().outcome(request, config, {"layers": [0, 1]})
     assert (outcome.value, outcome.dev_value) == (pytest.approx(0.75), pytest.approx(1.0))
-    assert outcome.details == {"layer0_dev": pytest.approx(0.75), "layer0_eval": pytest.approx(1.0),
-                               "layer1_dev": pytest.approx(1.0), "layer1_eval": pytest.approx(0.75),
-                               "best_layer": 1.0}  # fmt: skip
+    assert outcome.details == {
+        "layer0_dev": pytest.approx(0.75),
+        "layer0_eval": pytest.approx(1.0),
+        "layer1_dev": pytest.approx(1.0),
+        "layer1_eval": pytest.approx(0.75),
+        "best_layer": 1.0,
+    }
     assert json.loads((run_dir / "qbe_scores.json").read_text())["best_layer"] == 1
 
 
@@ -241,8 +256,21 @@ def test_qbe_end_to_end_through_s3prl(corpus: Path, tmp_path: Path) -> None:
     config = yaml.safe_load((CONFIG_DIR / "qbe_cpu.yaml").read_text())
     config["dpbench"]["layers"] = [0, 5]
     (configs / "qbe_cpu.yaml").write_text(yaml.safe_dump(config))
-    args = ["--task", "QbE", "--upstream", "tiny-hubert", "--data", str(corpus), "--out", str(tmp_path / "runs"),
-            "--results", str(tmp_path / "results.jsonl"), "--config-dir", str(configs), "--quiet"]
+    args = [
+        "--task",
+        "QbE",
+        "--upstream",
+        "tiny-hubert",
+        "--data",
+        str(corpus),
+        "--out",
+        str(tmp_path / "runs"),
+        "--results",
+        str(tmp_path / "results.jsonl"),
+        "--config-dir",
+        str(configs),
+        "--quiet",
+    ]
     env = {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     result = CliRunner().invoke(superb_command, args, env=env)
     assert result.exit_code == 0, result.output + repr(result.exception)

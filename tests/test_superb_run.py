@@ -106,8 +106,16 @@ def test_a_record_is_appended_once(tmp_path):
 
 def test_secondary_metrics_become_records_of_their_own(tmp_path):
     store = ResultsStore(tmp_path / "r.jsonl")
-    record = {"task": "SF", "metric": "f1", "value": 80.0, "dev_value": 79.0, "higher_is_better": True,
-              "run_dir": "/x", "timestamp": 1.0, "secondary": {"cer": 20.0}}
+    record = {
+        "task": "SF",
+        "metric": "f1",
+        "value": 80.0,
+        "dev_value": 79.0,
+        "higher_is_better": True,
+        "run_dir": "/x",
+        "timestamp": 1.0,
+        "secondary": {"cer": 20.0},
+    }
     task = SimpleNamespace(secondary_metrics={"cer": False})
     _ensure_recorded(store, record, task)
     _ensure_recorded(store, record, task)
@@ -179,6 +187,7 @@ def test_folds_are_refused_for_tasks_without_folds(tmp_path):
 
     from dpbench.superb.cli import superb_command
 
-    result = CliRunner().invoke(superb_command, ["--task", "KS", "--upstream", "tiny-hubert", "--data", str(tmp_path),
-                                                 "--folds", "all"])
+    result = CliRunner().invoke(
+        superb_command, ["--task", "KS", "--upstream", "tiny-hubert", "--data", str(tmp_path), "--folds", "all"]
+    )
     assert result.exit_code != 0 and "ER only" in result.output

@@ -17,10 +17,10 @@ from dpbench.data.synth import synthesize
 from dpbench.data.synth.librimix import FRAME, SPLITS, speech_segments
 from dpbench.errors import DpbenchError
 from dpbench.superb.configs import CONFIG_DIR
+from dpbench.superb.corpora.librimix import kaldi_view
 from dpbench.superb.der import read_rttm, score
 from dpbench.superb.tasks import get_task
 from dpbench.superb.tasks.base import RunRequest
-from dpbench.superb.corpora.librimix import kaldi_view
 from dpbench.superb.upstream_spec import UpstreamSpec
 
 
@@ -63,10 +63,14 @@ def test_kaldi_files_agree_with_each_other_and_the_audio(librimix: Path) -> None
         assert set(speakers) == set(wavs) and all(len(s) == 2 for s in speakers.values())
         spk2utt = table(data / "spk2utt")
         assert {(utt, spk) for spk, utts in spk2utt.items() for utt in utts} == {(u, s[0]) for u, s in utt2spk.items()}
-        rttm = sorted((f[1], round(float(f[3]), 2), round(float(f[4]), 2), f[7])
-                      for f in map(str.split, (data / "rttm").read_text().splitlines()))
-        expected = sorted((reco, round(float(s), 2), round(float(e) - float(s), 2), utt2spk[utt][0])
-                          for utt, (reco, s, e) in segments.items())
+        rttm = sorted(
+            (f[1], round(float(f[3]), 2), round(float(f[4]), 2), f[7])
+            for f in map(str.split, (data / "rttm").read_text().splitlines())
+        )
+        expected = sorted(
+            (reco, round(float(s), 2), round(float(e) - float(s), 2), utt2spk[utt][0])
+            for utt, (reco, s, e) in segments.items()
+        )
         assert rttm == expected
         speakers_of_split[split] = {spk for s in speakers.values() for spk in s}
     assert not speakers_of_split["train"] & speakers_of_split["dev"]
@@ -99,8 +103,11 @@ def test_same_seed_same_mixtures(librimix: Path, tmp_path: Path) -> None:
     synthesize(tmp_path, size="tiny", seed=0, workers=2, corpora=["librimix"])
 
     def digests(root: Path) -> dict[str, str]:
-        return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-                for p in sorted(root.rglob("*")) if p.is_file()}
+        return {
+            p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*"))
+            if p.is_file()
+        }
 
     assert digests(tmp_path / "librimix") == digests(librimix / "librimix")
 
@@ -127,22 +134,48 @@ def test_outcome_reads_scored_der_frame_der_and_dev_best(tmp_path: Path) -> None
     test_dir = tmp_path / "exp/evaluate/valid_best/test"
     test_dir.mkdir(parents=True)
     (test_dir / "result.yaml").write_text(yaml.safe_dump({"accuracy": 0.8125, "der": 0.3375}))
-    grid = [{"threshold": 0.5, "median_filter": 1, "der": 30.0, "missed_s": 4.0, "false_alarm_s": 1.0,
-             "confusion_s": 1.0, "scored_s": 20.0},
-            {"threshold": 0.4, "median_filter": 11, "der": 25.0, "missed_s": 2.0, "false_alarm_s": 2.0,
-             "confusion_s": 1.0, "scored_s": 20.0}]
-    (test_dir / "dscore.yaml").write_text(yaml.safe_dump({"der": 25.0, "threshold": 0.4, "median_filter": 11,
-                                                          "grid": grid}))
+    grid = [
+        {
+            "threshold": 0.5,
+            "median_filter": 1,
+            "der": 30.0,
+            "missed_s": 4.0,
+            "false_alarm_s": 1.0,
+            "confusion_s": 1.0,
+            "scored_s": 20.0,
+        },
+        {
+            "threshold": 0.4,
+            "median_filter": 11,
+            "der": 25.0,
+            "missed_s": 2.0,
+            "false_alarm_s": 2.0,
+            "confusion_s": 1.0,
+            "scored_s": 20.0,
+        },
+    ]
+    (test_dir / "dscore.yaml").write_text(
+        yaml.safe_dump({"der": 25.0, "threshold": 0.4, "median_filter": 11, "grid": grid})
+    )
     stats = tmp_path / "exp/train/valid_best/training_stats.yaml"
     stats.parent.mkdir(parents=True)
-    stats.write_text(yaml.safe_dump({"epoch": 12, "global_step": 100,
-                                     "valid_best_metrics": {"accuracy": 0.79, "der": 0.3625}}))
+    stats.write_text(
+        yaml.safe_dump({"epoch": 12, "global_step": 100, "valid_best_metrics": {"accuracy": 0.79, "der": 0.3625}})
+    )
     outcome = get_task("SD").outcome(fake_request(tmp_path), {}, {})
     assert outcome.value == pytest.approx(25.0)
     assert outcome.dev_value == pytest.approx(36.25)
     assert outcome.secondary == {"frame_der": pytest.approx(33.75)}
-    assert outcome.details == pytest.approx({"threshold": 0.4, "median_filter": 11.0, "missed": 10.0,
-                                             "false_alarm": 10.0, "confusion": 5.0, "frame_accuracy": 81.25})
+    assert outcome.details == pytest.approx(
+        {
+            "threshold": 0.4,
+            "median_filter": 11.0,
+            "missed": 10.0,
+            "false_alarm": 10.0,
+            "confusion": 5.0,
+            "frame_accuracy": 81.25,
+        }
+    )
     (test_dir / "dscore.yaml").write_text(yaml.safe_dump({"der": 25.0}))
     with pytest.raises(DpbenchError, match="lacks"):
         get_task("SD").outcome(fake_request(tmp_path), {}, {})
@@ -178,8 +211,21 @@ def test_sd_runs_through_s3prl_superb_sd(librimix: Path, tmp_path: Path) -> None
     config = yaml.safe_load((CONFIG_DIR / "sd_cpu.yaml").read_text())
     config["train"].update(total_steps=20, eval_step=10, save_step=10, log_step=5)
     (configs / "sd_cpu.yaml").write_text(yaml.safe_dump(config))
-    args = ["--task", "SD", "--upstream", str(ckpt), "--data", str(librimix), "--out", str(tmp_path / "runs"),
-            "--results", str(tmp_path / "results.jsonl"), "--config-dir", str(configs), "--quiet"]
+    args = [
+        "--task",
+        "SD",
+        "--upstream",
+        str(ckpt),
+        "--data",
+        str(librimix),
+        "--out",
+        str(tmp_path / "runs"),
+        "--results",
+        str(tmp_path / "results.jsonl"),
+        "--config-dir",
+        str(configs),
+        "--quiet",
+    ]
     outcome = CliRunner().invoke(superb_command, args)
     assert outcome.exit_code == 0, outcome.output + repr(outcome.exception)
     record, frame = ResultsStore(tmp_path / "results.jsonl").records()
@@ -210,10 +256,21 @@ def test_sd_records_are_accepted_by_the_report(tmp_path: Path) -> None:
     from dpbench.report.selection import validate_records
     from dpbench.superb.run import _metric_records
 
-    record = {"task": "SD", "metric": "der", "value": 25.0, "dev_value": 36.25, "higher_is_better": False,
-              "upstream": "x", "run_dir": str(tmp_path), "timestamp": 1.0, "secondary": {"frame_der": 33.75}}
+    record = {
+        "task": "SD",
+        "metric": "der",
+        "value": 25.0,
+        "dev_value": 36.25,
+        "higher_is_better": False,
+        "upstream": "x",
+        "run_dir": str(tmp_path),
+        "timestamp": 1.0,
+        "secondary": {"frame_der": 33.75},
+    }
     records = _metric_records(record, get_task("SD"))
     assert [(r["metric"], r["value"], r["higher_is_better"]) for r in records] == [
-        ("der", 25.0, False), ("frame_der", 33.75, False)]
+        ("der", 25.0, False),
+        ("frame_der", 33.75, False),
+    ]
     validate_records(pd.DataFrame(records), tmp_path / "results.jsonl")
     assert {r["metric"] for r in paper_records() if r["task"] == "SD"} == {"der"}  # the paper has no frame DER

@@ -92,8 +92,9 @@ def test_tags_align_with_words_and_encode_to_slot_tokens(csvs: list[pd.DataFrame
 @pytest.mark.parametrize("size", sorted(SIZES))
 def test_every_valid_and_test_slot_type_and_intent_occurs_in_train(size: str) -> None:
     jobs = snips.plan(SIZES[size], seed=0)
-    seen = {split: {tag for job in jobs if job.meta["split"] == split for tag in job.meta["tags"]}
-            for split in snips.SPLITS}  # fmt: skip
+    seen = {
+        split: {tag for job in jobs if job.meta["split"] == split for tag in job.meta["tags"]} for split in snips.SPLITS
+    }
     intents = {split: {job.meta["intent"] for job in jobs if job.meta["split"] == split} for split in snips.SPLITS}
     assert seen["valid"] <= seen["train"] and seen["test"] <= seen["train"]
     assert intents["train"] == set(snips.TEMPLATES)
@@ -137,8 +138,16 @@ def test_fill_points_at_the_corpus_and_keeps_the_speakers_it_has(corpus: Path, t
 
 def test_outcome_reads_s3prl_result_and_best_valid(tmp_path: Path) -> None:
     exp = tmp_path / "exp"
-    result = {"cer": 0.05, "loss": 0.4, "slot_edit_f1_full": 0.7, "slot_edit_f1_part": 0.72,
-              "slot_type_f1": 0.9, "slot_value_cer": 0.12, "slot_value_wer": 0.3, "wer": 0.2}  # fmt: skip
+    result = {
+        "cer": 0.05,
+        "loss": 0.4,
+        "slot_edit_f1_full": 0.7,
+        "slot_edit_f1_part": 0.72,
+        "slot_type_f1": 0.9,
+        "slot_value_cer": 0.12,
+        "slot_value_wer": 0.3,
+        "wer": 0.2,
+    }
     (exp / "evaluate/valid_best/test").mkdir(parents=True)
     (exp / "evaluate/valid_best/test/result.yaml").write_text(yaml.safe_dump(result))
     (exp / "train/valid_best").mkdir(parents=True)
@@ -166,9 +175,21 @@ def test_sf_runs_through_s3prl_and_records_f1_and_cer(corpus: Path, tmp_path: Pa
     config["train"].update(total_steps=STEPS, eval_step=STEPS // 2, save_step=STEPS // 2, log_step=5)
     (tmp_path / "configs").mkdir()
     (tmp_path / "configs" / "sf_cpu.yaml").write_text(yaml.safe_dump(config))
-    args = ["--task", "SF", "--upstream", str(tmp_path / "tiny.pt"), "--data", str(corpus),
-            "--out", str(tmp_path / "runs"), "--results", str(tmp_path / "results.jsonl"),
-            "--config-dir", str(tmp_path / "configs"), "--quiet"]  # fmt: skip
+    args = [
+        "--task",
+        "SF",
+        "--upstream",
+        str(tmp_path / "tiny.pt"),
+        "--data",
+        str(corpus),
+        "--out",
+        str(tmp_path / "runs"),
+        "--results",
+        str(tmp_path / "results.jsonl"),
+        "--config-dir",
+        str(tmp_path / "configs"),
+        "--quiet",
+    ]
     run = CliRunner().invoke(superb_command, args)
     assert run.exit_code == 0, run.output + repr(run.exception)
 

@@ -76,7 +76,7 @@ def test_corpus_reads_read_speech_part_and_crops_align(vowel_corpus: Path) -> No
 def test_labels_cover_every_frame(vowel_corpus: Path) -> None:
     corpus = SpeechCorpus.load(vowel_corpus, min_samples=8000)
     labels, clusters = corpus_labels(corpus, MfccFeaturizer(), 4, 10_000, seed=0)
-    assert [len(l) for l in labels] == [(len(w) - 400) // HOP + 1 for w in corpus.waves]
+    assert [len(label) for label in labels] == [(len(w) - 400) // HOP + 1 for w in corpus.waves]
     assert set(torch.cat(labels).tolist()) == {0, 1, 2, 3}
 
 
@@ -99,9 +99,31 @@ def test_masked_frames_get_the_mask_embedding_and_release_removes_the_hook() -> 
 
 
 def test_tiny_pretraining_run_lowers_the_loss(vowel_corpus: Path, tmp_path: Path) -> None:
-    args = [str(vowel_corpus), "--out", str(tmp_path), "--name", "t", "--shape", "tiny", "--steps", "30",
-            "--batch-size", "4", "--crop-seconds", "1", "--lr", "2e-3", "--clusters", "6,6", "--iterations", "2",
-            "--threads", "1", "--half", "--quiet"]  # fmt: skip
+    args = [
+        str(vowel_corpus),
+        "--out",
+        str(tmp_path),
+        "--name",
+        "t",
+        "--shape",
+        "tiny",
+        "--steps",
+        "30",
+        "--batch-size",
+        "4",
+        "--crop-seconds",
+        "1",
+        "--lr",
+        "2e-3",
+        "--clusters",
+        "6,6",
+        "--iterations",
+        "2",
+        "--threads",
+        "1",
+        "--half",
+        "--quiet",
+    ]
     result = CliRunner().invoke(pretrain_command, args, prog_name="dpbench pretrain")
     assert result.exit_code == 0, result.output
     curve = read_curve(tmp_path / "t-curve.csv")

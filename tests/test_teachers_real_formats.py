@@ -15,11 +15,22 @@ from dpbench.teachers import load_model
 def _tiny_torchaudio() -> torch.nn.Module:
     """torchaudio state dicts do not store the head count: importers assume the standard 64 per head."""
     return torchaudio.models.wav2vec2_model(
-        extractor_mode="group_norm", extractor_conv_layer_config=[(16, 10, 5)] + [(16, 3, 2)] * 4 + [(16, 2, 2)] * 2,
-        extractor_conv_bias=False, encoder_embed_dim=128, encoder_projection_dropout=0.0, encoder_pos_conv_kernel=8,
-        encoder_pos_conv_groups=4, encoder_num_layers=2, encoder_num_heads=2, encoder_attention_dropout=0.0,
-        encoder_ff_interm_features=256, encoder_ff_interm_dropout=0.0, encoder_dropout=0.0,
-        encoder_layer_norm_first=False, encoder_layer_drop=0.0, aux_num_out=None,
+        extractor_mode="group_norm",
+        extractor_conv_layer_config=[(16, 10, 5)] + [(16, 3, 2)] * 4 + [(16, 2, 2)] * 2,
+        extractor_conv_bias=False,
+        encoder_embed_dim=128,
+        encoder_projection_dropout=0.0,
+        encoder_pos_conv_kernel=8,
+        encoder_pos_conv_groups=4,
+        encoder_num_layers=2,
+        encoder_num_heads=2,
+        encoder_attention_dropout=0.0,
+        encoder_ff_interm_features=256,
+        encoder_ff_interm_dropout=0.0,
+        encoder_dropout=0.0,
+        encoder_layer_norm_first=False,
+        encoder_layer_drop=0.0,
+        aux_num_out=None,
     ).eval()
 
 
@@ -44,9 +55,18 @@ def test_env_var_teacher_in_torchaudio_format_matches_torchaudio(
 def test_hf_cache_teacher_matches_transformers(empty_caches: Path) -> None:
     torch.manual_seed(0)
     config = transformers.HubertConfig(
-        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, conv_dim=(16,) * 7,
-        num_conv_pos_embeddings=8, num_conv_pos_embedding_groups=4, hidden_dropout=0.0, attention_dropout=0.0,
-        activation_dropout=0.0, feat_proj_dropout=0.0, layerdrop=0.0,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        conv_dim=(16,) * 7,
+        num_conv_pos_embeddings=8,
+        num_conv_pos_embedding_groups=4,
+        hidden_dropout=0.0,
+        attention_dropout=0.0,
+        activation_dropout=0.0,
+        feat_proj_dropout=0.0,
+        layerdrop=0.0,
     )
     reference = transformers.HubertModel(config).eval()
     snapshot = empty_caches / "hf" / "hub" / "models--facebook--hubert-base-ls960" / "snapshots" / "abc123"

@@ -140,9 +140,9 @@ def test_s3prl_cache_names_are_s3prls_own() -> None:
 
 @pytest.mark.filterwarnings("ignore::FutureWarning")
 def test_s3prl_cache_teacher_is_found_listed_and_loaded(empty_caches: Path) -> None:
-    from dpbench.models.importers import import_checkpoint
-
     from test_models_s3prl import s3prl_checkpoint
+
+    from dpbench.models.importers import import_checkpoint
 
     teacher = TEACHERS["hubert_large"]
     cached = empty_caches / "home" / ".cache" / "s3prl" / "download" / teacher.s3prl_cache_files[0]

@@ -6,8 +6,13 @@ imported without torch and Lightning."""
 from importlib import import_module
 from typing import Any
 
-_EXPORTS = {"METHODS": "config", "CompressConfig": "config", "make_config": "config", "Hardware": "runner",
-            "run_compress": "runner"}
+_EXPORTS = {
+    "METHODS": "config",
+    "CompressConfig": "config",
+    "make_config": "config",
+    "Hardware": "runner",
+    "run_compress": "runner",
+}
 
 __all__ = sorted(_EXPORTS)
 

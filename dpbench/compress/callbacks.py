@@ -44,8 +44,9 @@ class StepCSVLogger(L.Callback):
         rows = read_log(self.path) if self.path.is_file() else []
         write_log(self.path, [r for r in rows if r.stage != self.stage or r.step <= trainer.global_step])
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: STEP_OUTPUT, batch: Any,
-                           batch_idx: int) -> None:
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: STEP_OUTPUT, batch: Any, batch_idx: int
+    ) -> None:
         self._pending.append(dict(cast("CompressModule", pl_module).step_terms))  # the stage's module
         if trainer.global_step == self._last_step:
             return  # still accumulating
@@ -64,8 +65,9 @@ class PeriodicCheckpoint(L.Callback):
         self.path, self.every = Path(path), every
         self._last_saved = -1
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: STEP_OUTPUT, batch: Any,
-                           batch_idx: int) -> None:
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: STEP_OUTPUT, batch: Any, batch_idx: int
+    ) -> None:
         step = trainer.global_step
         if step and step % self.every == 0 and step != self._last_saved:
             self._last_saved = step
@@ -75,12 +77,17 @@ class PeriodicCheckpoint(L.Callback):
 
 def check_finite_weights(module: torch.nn.Module, step: int) -> None:
     """Refuse to checkpoint NaN/Inf weights: the last good checkpoint stays the one --resume continues from."""
-    bad = [name for name, tensor in module.state_dict().items()
-           if tensor.is_floating_point() and not torch.isfinite(tensor).all()]
+    bad = [
+        name
+        for name, tensor in module.state_dict().items()
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all()
+    ]
     if bad:
-        raise DpbenchError(f"non-finite weights after step {step} ({', '.join(bad[:3])}{', ...' if len(bad) > 3 else ''})"
-                           "; nothing was saved. Fix the cause (e.g. a lower learning rate) and rerun with --resume: "
-                           "it continues from the last checkpoint")
+        raise DpbenchError(
+            f"non-finite weights after step {step} ({', '.join(bad[:3])}{', ...' if len(bad) > 3 else ''})"
+            "; nothing was saved. Fix the cause (e.g. a lower learning rate) and rerun with --resume: "
+            "it continues from the last checkpoint"
+        )
 
 
 class ProgressBar(TQDMProgressBar):

@@ -162,35 +162,56 @@ class CompressConfig:
         checks = [
             (self.method in METHODS, "--method", f"one of {', '.join(METHODS)}"),
             (self.ablation is None or self.ablation in ABLATIONS, "--ablation", f"one of {', '.join(ABLATIONS)}"),
-            (self.ablation is None or self.method in ABLATION_METHODS, "--ablation",
-             f"used with --method {' or '.join(ABLATION_METHODS)} (the ablations vary its recipe)"),
+            (
+                self.ablation is None or self.method in ABLATION_METHODS,
+                "--ablation",
+                f"used with --method {' or '.join(ABLATION_METHODS)} (the ablations vary its recipe)",
+            ),
             (self.scale in SCALES, "--scale", f"one of {', '.join(SCALES)}"),
             (self.target_kind in TARGET_KINDS, "--target-kind", f"one of {', '.join(TARGET_KINDS)}"),
             (self.cos_type in COS_TYPES, "--cos-type", f"one of {', '.join(COS_TYPES)}"),
             (self.distill_mode in DISTILL_MODES, "--distill-mode", f"one of {', '.join(DISTILL_MODES)}"),
-            (self.method == "dphubert" or self.distill_mode == "layer2layer", "--distill-mode",
-             "layer2layer with a baseline (baselines keep their papers' heads)"),
-            (min(self.l1_weight, self.cos_weight, self.l2_weight) >= 0
-             and self.l1_weight + self.cos_weight + self.l2_weight > 0, "--l1-weight/--cos-weight/--l2-weight",
-             "non-negative, not all zero"),
-            (bool(self.prune_units) and set(self.prune_units) <= set(PRUNE_UNITS), "--prune-units",
-             f"a comma-separated subset of {','.join(PRUNE_UNITS)}"),
+            (
+                self.method == "dphubert" or self.distill_mode == "layer2layer",
+                "--distill-mode",
+                "layer2layer with a baseline (baselines keep their papers' heads)",
+            ),
+            (
+                min(self.l1_weight, self.cos_weight, self.l2_weight) >= 0
+                and self.l1_weight + self.cos_weight + self.l2_weight > 0,
+                "--l1-weight/--cos-weight/--l2-weight",
+                "non-negative, not all zero",
+            ),
+            (
+                bool(self.prune_units) and set(self.prune_units) <= set(PRUNE_UNITS),
+                "--prune-units",
+                f"a comma-separated subset of {','.join(PRUNE_UNITS)}",
+            ),
             (self.conv_gate_norm in CONV_GATE_NORMS, "--conv-gate-norm", f"one of {', '.join(CONV_GATE_NORMS)}"),
-            (all(getattr(self, name) is None or 0.0 <= getattr(self, name) < 1.0 for name in DROPOUTS),
-             "--projection-dropout/--attention-dropout/--ffn-interm-dropout/--residual-dropout", "in [0, 1)"),
+            (
+                all(getattr(self, name) is None or 0.0 <= getattr(self, name) < 1.0 for name in DROPOUTS),
+                "--projection-dropout/--attention-dropout/--ffn-interm-dropout/--residual-dropout",
+                "in [0, 1)",
+            ),
             (self.stage1_steps >= 1, "--stage1-steps", "at least 1"),
             (self.stage2_steps >= 0, "--stage2-steps", "0 or more"),
-            (min(self.lr, self.gate_lr, self.lambda_lr, self.stage2_lr) > 0, "--lr/--gate-lr/--lambda-lr/--stage2-lr",
-             "positive"),
+            (
+                min(self.lr, self.gate_lr, self.lambda_lr, self.stage2_lr) > 0,
+                "--lr/--gate-lr/--lambda-lr/--stage2-lr",
+                "positive",
+            ),
             (self.max_batch_seconds > 0, "--max-batch-seconds", "positive"),
             (self.max_item_seconds > 0, "--max-item-seconds", "positive"),
             (self.accumulate >= 1, "--accumulate", "at least 1"),
             (self.grad_clip > 0, "--grad-clip", "positive"),
             (self.checkpoint_every >= 1, "--checkpoint-every", "at least 1"),
             (_alignment_ok(self.align), "--align", "conv=N and/or ffn=N, comma-separated, N >= 1 (e.g. conv=32,ffn=8)"),
-            (_layer_groups_ok(self.distill_layers), "--distill-layers",
-             "indices in 0..12 (for a 12-layer model; scaled to the teacher's depth), commas within a group "
-             "sharing one linear, periods between groups, e.g. 0.4,8,12"),
+            (
+                _layer_groups_ok(self.distill_layers),
+                "--distill-layers",
+                "indices in 0..12 (for a 12-layer model; scaled to the teacher's depth), commas within a group "
+                "sharing one linear, periods between groups, e.g. 0.4,8,12",
+            ),
         ]
         for ok, option, expected in checks:
             if not ok:
@@ -204,14 +225,18 @@ class CompressConfig:
 
     def student_dropouts(self) -> dict[str, float | None]:
         """Dropout overrides by EncoderConfig field name (None: the teacher's value)."""
-        return {"projection_dropout": self.projection_dropout, "attention_dropout": self.attention_dropout,
-                "ffn_interm_dropout": self.ffn_interm_dropout, "dropout": self.residual_dropout}
+        return {
+            "projection_dropout": self.projection_dropout,
+            "attention_dropout": self.attention_dropout,
+            "ffn_interm_dropout": self.ffn_interm_dropout,
+            "dropout": self.residual_dropout,
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "CompressConfig":
+    def from_dict(cls, data: dict[str, Any]) -> CompressConfig:
         return cls(**data)
 
 

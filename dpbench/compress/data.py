@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import itertools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import torch
 from torch.utils.data import DataLoader, Dataset
@@ -45,8 +44,13 @@ class StreamBatches:
 
     def epoch(self, epoch: int) -> list[list[int]]:
         sampler = DurationBatchSampler(
-            self.lengths, self.max_seconds, shuffle=True, seed=self.seed + epoch,
-            drop_last=False, num_replicas=self.replicas, rank=self.rank,
+            self.lengths,
+            self.max_seconds,
+            shuffle=True,
+            seed=self.seed + epoch,
+            drop_last=False,
+            num_replicas=self.replicas,
+            rank=self.rank,
         )
         return list(sampler)
 
@@ -82,8 +86,11 @@ class SeededItems(Dataset):
                 torch.manual_seed(hash((self.seed, number, index)) % (2**63))
                 wav = self.dataset[index]
             if wav.numel() < MIN_SAMPLES:
-                raise AudioError(path, f"too short ({wav.numel()} samples at 16 kHz; the conv feature extractor "
-                                       f"needs at least {MIN_SAMPLES})")
+                raise AudioError(
+                    path,
+                    f"too short ({wav.numel()} samples at 16 kHz; the conv feature extractor "
+                    f"needs at least {MIN_SAMPLES})",
+                )
         except AudioError as error:
             self._skip(path, error.problem)
             return number, None, path
@@ -115,8 +122,10 @@ def seeded_collate(seed: int) -> Callable[[list[tuple[int, torch.Tensor | None, 
     def collate(items: list[tuple[int, torch.Tensor | None, str]]) -> Batch:
         usable = [(wav, path) for _, wav, path in items if wav is not None]
         if not usable:
-            raise DpbenchError(f"no file of training batch {items[0][0]} could be used ({', '.join(p for *_, p in items)}"
-                               "); see the warnings above, fix or remove those files and rerun with --resume")
+            raise DpbenchError(
+                f"no file of training batch {items[0][0]} could be used ({', '.join(p for *_, p in items)}"
+                "); see the warnings above, fix or remove those files and rerun with --resume"
+            )
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(hash((seed, items[0][0], -1)) % (2**63))
             wavs, lengths = crop_collate([wav for wav, _ in usable])
@@ -126,8 +135,15 @@ def seeded_collate(seed: int) -> Callable[[list[tuple[int, torch.Tensor | None, 
 
 
 def train_loader(
-    manifest: Path, max_batch_seconds: float, max_item_seconds: float, seed: int, start: int,
-    rank: int = 0, replicas: int = 1, num_workers: int = 0, skip_log: Path | None = None,
+    manifest: Path,
+    max_batch_seconds: float,
+    max_item_seconds: float,
+    seed: int,
+    start: int,
+    rank: int = 0,
+    replicas: int = 1,
+    num_workers: int = 0,
+    skip_log: Path | None = None,
 ) -> DataLoader:
     """An endless DataLoader of (wavs (B, T), lengths (B,)) starting at stream batch `start`."""
     dataset = AudioDataset(manifest, max_samples=int(max_item_seconds * SAMPLE_RATE))

@@ -97,8 +97,9 @@ class DistillHeads(nn.Module):
     Square linears start as the identity with zero bias (so a student copied from the teacher starts at
     zero L1 loss); linears that change the width keep PyTorch's default init."""
 
-    def __init__(self, pairs: list[Pair], student_dim: int, teacher_dim: int, activation: bool = False,
-                 upsample: int = 1) -> None:
+    def __init__(
+        self, pairs: list[Pair], student_dim: int, teacher_dim: int, activation: bool = False, upsample: int = 1
+    ) -> None:
         super().__init__()
         if not pairs:
             raise ValueError("distillation needs at least one (student layer, teacher layer) pair")

@@ -38,8 +38,15 @@ class LoaderSpec:
 
     @classmethod
     def from_config(cls, config: CompressConfig, manifest: Path, skip_log: Path | None) -> LoaderSpec:
-        return cls(manifest, config.max_batch_seconds, config.max_item_seconds, config.seed, config.accumulate,
-                   config.num_workers, skip_log)
+        return cls(
+            manifest,
+            config.max_batch_seconds,
+            config.max_item_seconds,
+            config.seed,
+            config.accumulate,
+            config.num_workers,
+            skip_log,
+        )
 
 
 @dataclass(frozen=True)
@@ -64,25 +71,44 @@ class StageSpec:
     def prune(cls, config: CompressConfig, teacher_size: float, loader: LoaderSpec) -> StageSpec:
         """Stage 1, distill + prune: lr and target sparsity warmed up over their fractions of its steps."""
         steps = config.stage1_steps
-        return cls("prune", steps, config.lr, int(config.warmup_fraction * steps), gate_lr=config.gate_lr,
-                   lambda_lr=config.lambda_lr, schedule_gates=config.schedule_gates, target=config.target_sparsity,
-                   target_warmup_steps=int(config.target_warmup_fraction * steps), kind=config.target_kind,
-                   teacher_size=teacher_size, loader=loader)
+        return cls(
+            "prune",
+            steps,
+            config.lr,
+            int(config.warmup_fraction * steps),
+            gate_lr=config.gate_lr,
+            lambda_lr=config.lambda_lr,
+            schedule_gates=config.schedule_gates,
+            target=config.target_sparsity,
+            target_warmup_steps=int(config.target_warmup_fraction * steps),
+            kind=config.target_kind,
+            teacher_size=teacher_size,
+            loader=loader,
+        )
 
     @classmethod
     def final(cls, config: CompressConfig, teacher_size: float, loader: LoaderSpec) -> StageSpec:
         """Stage 2, final distillation of the pruned student (no gates)."""
         steps = config.stage2_steps
-        return cls("final", steps, config.stage2_lr, int(config.stage2_warmup_fraction * steps),
-                   target=config.target_sparsity, kind=config.target_kind, teacher_size=teacher_size, loader=loader)
+        return cls(
+            "final",
+            steps,
+            config.stage2_lr,
+            int(config.stage2_warmup_fraction * steps),
+            target=config.target_sparsity,
+            kind=config.target_kind,
+            teacher_size=teacher_size,
+            loader=loader,
+        )
 
 
 def _constant(step: int) -> float:
     return 1.0
 
 
-def make_optimizer(model_params: list, gate_params: list, lagrangian: Lagrangian | None,
-                   spec: StageSpec) -> torch.optim.AdamW:
+def make_optimizer(
+    model_params: list, gate_params: list, lagrangian: Lagrangian | None, spec: StageSpec
+) -> torch.optim.AdamW:
     """AdamW without weight decay, one group per learning rate: weights and heads, gates, and the
     Lagrange multipliers, whose group maximises the loss (gradient ascent)."""
     groups = [{"params": model_params, "lr": spec.lr}]
@@ -93,8 +119,9 @@ def make_optimizer(model_params: list, gate_params: list, lagrangian: Lagrangian
     return torch.optim.AdamW(groups, weight_decay=0.0)
 
 
-def student_loss(student: Encoder, distill: DistillLoss, wavs: Tensor, lengths: Tensor,
-                 teacher_states: list[Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
+def student_loss(
+    student: Encoder, distill: DistillLoss, wavs: Tensor, lengths: Tensor, teacher_states: list[Tensor]
+) -> tuple[Tensor, dict[str, Tensor]]:
     """Distillation loss of the student's (gated: sampled) hidden states; free of host syncs, so that
     `torch.compile(fullgraph=True)` takes it whole (tests/test_perf_compile.py)."""
     student_states, frames = student(wavs, lengths, HiddenStates.AUTHORS)
@@ -107,8 +134,15 @@ class CompressModule(L.LightningModule):
 
     _teacher: Encoder  # set with object.__setattr__, past nn.Module's registry
 
-    def __init__(self, student: Encoder, teacher: Encoder, distill: DistillLoss, spec: StageSpec,
-                 lagrangian: Lagrangian | None = None, compile: bool = False) -> None:
+    def __init__(
+        self,
+        student: Encoder,
+        teacher: Encoder,
+        distill: DistillLoss,
+        spec: StageSpec,
+        lagrangian: Lagrangian | None = None,
+        compile: bool = False,
+    ) -> None:
         super().__init__()
         # the student's forward and the distillation loss, as one torch.compile graph with `compile`; static
         # shapes: each new batch shape compiles anew (torch 2.8's inductor fails on this graph with symbolic
@@ -144,8 +178,14 @@ class CompressModule(L.LightningModule):
             raise ValueError(f"stage {self.spec.name}: its StageSpec has no loader, so it cannot train")
         start = self.trainer.global_step * loader.accumulate  # restored before this hook runs on resume
         return train_loader(
-            loader.manifest, loader.max_batch_seconds, loader.max_item_seconds, loader.seed, start,
-            rank=self.global_rank, replicas=self.trainer.world_size, num_workers=loader.num_workers,
+            loader.manifest,
+            loader.max_batch_seconds,
+            loader.max_item_seconds,
+            loader.seed,
+            start,
+            rank=self.global_rank,
+            replicas=self.trainer.world_size,
+            num_workers=loader.num_workers,
             skip_log=loader.skip_log,
         )
 
@@ -186,26 +226,44 @@ class CompressModule(L.LightningModule):
         loss = distill_loss + reg_loss
         if not torch.isfinite(loss):  # raised before the optimizer step: no checkpoint or stage marker follows
             raise DpbenchError(
-                f"stage {self.spec.name}: the loss is {float(loss.detach())} at step {self.global_step + 1}, on a batch of "
-                f"{', '.join(paths)}; nothing of this step was saved. Fix the cause (a lower learning rate, a bad "
-                "file) and rerun with --resume: it continues from the last checkpoint")
+                f"stage {self.spec.name}: the loss is {float(loss.detach())} at step {self.global_step + 1}, "
+                f"on a batch of {', '.join(paths)}; nothing of this step was saved. Fix the cause (a lower learning "
+                "rate, a bad file) and rerun with --resume: it continues from the last checkpoint"
+            )
         terms = {
-            "loss": loss.detach(), "distill_loss": distill_loss.detach(), "reg_loss": reg_loss.detach(),
-            "expected_sparsity": sparsity.detach(), "target_sparsity": torch.tensor(target),
-            "lambda1": lambdas[0], "lambda2": lambdas[1],
+            "loss": loss.detach(),
+            "distill_loss": distill_loss.detach(),
+            "reg_loss": reg_loss.detach(),
+            "expected_sparsity": sparsity.detach(),
+            "target_sparsity": torch.tensor(target),
+            "lambda1": lambdas[0],
+            "lambda2": lambdas[1],
             "lr": torch.tensor(self.trainer.optimizers[0].param_groups[0]["lr"]),
         }
         self.step_terms = {k: float(v) for k, v in terms.items()}
-        self.log_dict({f"{self.spec.name}/{k}": v for k, v in {**terms, **layer_terms}.items()},
-                      on_step=True, on_epoch=False, logger=True, batch_size=wavs.shape[0])
-        self.log_dict({k: terms[k] for k in PROGRESS_KEYS}, on_step=True, on_epoch=False, prog_bar=True,
-                      logger=False, batch_size=wavs.shape[0])
+        self.log_dict(
+            {f"{self.spec.name}/{k}": v for k, v in {**terms, **layer_terms}.items()},
+            on_step=True,
+            on_epoch=False,
+            logger=True,
+            batch_size=wavs.shape[0],
+        )
+        self.log_dict(
+            {k: terms[k] for k in PROGRESS_KEYS},
+            on_step=True,
+            on_epoch=False,
+            prog_bar=True,
+            logger=False,
+            batch_size=wavs.shape[0],
+        )
         return loss
 
     def configure_optimizers(self) -> OptimizerLRSchedulerConfig:
         optimizer = make_optimizer(
             list(self.student.model_parameters()) + list(self.distill.parameters()),
-            list(self.student.gate_parameters()) if self.pruning else [], self.lagrangian, self.spec,
+            list(self.student.gate_parameters()) if self.pruning else [],
+            self.lagrangian,
+            self.spec,
         )
         spec = self.spec
 
@@ -220,8 +278,10 @@ class CompressModule(L.LightningModule):
     # --- resumable state beyond weights and optimizer: RNG (gate samples) and wall time ------
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["dpbench"] = {
-            "rng": {"cpu": torch.get_rng_state(),
-                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
+            "rng": {
+                "cpu": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            },
             "elapsed": self.elapsed(),
         }
 

@@ -4,15 +4,16 @@ The eval mask keeps round(n - L0) units per gate, so the pruned size tracks the 
 short stage 1 the expected sparsity may still sit a little off target. When the pruned size misses the
 target size by more than `tol` (relative), the gates' log_alpha are shifted by one common offset c,
 found by bisection (then, if a head's jump is still too coarse, a second offset on the FFN-unit and
-conv-channel gates only, and as a last resort all gates), so that the pruned size lands on the target: kept units change only at the margin
-(the least confident ones), and the model's function changes only through those units and the slightly
-shifted soft mask values folded into the weights. Whole-block gates (one unit: an attention or FFN
-block) are shifted only in the last pass: their all-or-nothing jumps make the size coarse."""
+conv-channel gates only, and as a last resort all gates), so that the pruned size lands on the target:
+kept units change only at the margin (the least confident ones), and the model's function changes only
+through those units and the slightly shifted soft mask values folded into the weights. Whole-block gates
+(one unit: an attention or FFN block) are shifted only in the last pass: their all-or-nothing jumps make
+the size coarse."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Callable
 
 import torch
 
@@ -68,8 +69,9 @@ def _shift_gates(model: Encoder, offset: float, select: GateSelector) -> None:
 
 
 @torch.no_grad()
-def _bisect(model: Encoder, target_size: float, kind: str, tol: float, select: GateSelector,
-            iterations: int) -> tuple[float, float]:
+def _bisect(
+    model: Encoder, target_size: float, kind: str, tol: float, select: GateSelector, iterations: int
+) -> tuple[float, float]:
     """Apply (in place) the offset of the selected gates whose pruned size is closest to `target_size`.
     The size grows monotonically with the offset, so bisection over [-20, 20] finds the crossing."""
     size0 = pruned_size(model, kind)

@@ -20,17 +20,23 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import lightning as L
 import torch
 from filelock import FileLock, Timeout
 from lightning.pytorch.loggers import TensorBoardLogger
 
-from dpbench.compress.callbacks import (AtomicCheckpointIO, PeriodicCheckpoint, ProgressBar, StepCSVLogger,
-                                       check_finite_weights)
+from dpbench.compress.callbacks import (
+    AtomicCheckpointIO,
+    PeriodicCheckpoint,
+    ProgressBar,
+    StepCSVLogger,
+    check_finite_weights,
+)
 from dpbench.compress.config import CompressConfig
 from dpbench.compress.data import resolve_manifest, skipped_files
 from dpbench.compress.distill import DistillHeads, DistillLoss, LossWeights, head_index
@@ -38,8 +44,13 @@ from dpbench.compress.layout import CONFIG_FILE
 from dpbench.compress.module import CompressModule, LoaderSpec, StageSpec
 from dpbench.compress.prune import calibrate, kept_units
 from dpbench.compress.sparsity import Lagrangian, check_target, config_size
-from dpbench.compress.students import (SUMMED_LAYER_LOSSES, build_student, check_compatible, distill_pairs,
-                                      uses_activation_heads)
+from dpbench.compress.students import (
+    SUMMED_LAYER_LOSSES,
+    build_student,
+    check_compatible,
+    distill_pairs,
+    uses_activation_heads,
+)
 from dpbench.errors import DpbenchError
 from dpbench.io_utils import atomic_torch_save, atomic_write_json, make_dirs
 from dpbench.models import Encoder, count_macs, count_params, load_encoder, prune_encoder, save_encoder
@@ -95,20 +106,29 @@ def check_run_dir(out: Path, config: CompressConfig, resume: bool) -> None:
     saved = out / CONFIG_FILE
     if saved.is_file():
         if not resume:
-            raise DpbenchError(f"{out} already holds a compression run; pass --resume to continue it or choose "
-                               "another --out")
+            raise DpbenchError(
+                f"{out} already holds a compression run; pass --resume to continue it or choose another --out"
+            )
         previous = json.loads(saved.read_text())
         diff = sorted(k for k in set(previous) | set(config.to_dict()) if previous.get(k) != config.to_dict().get(k))
         if diff:
             details = ", ".join(f"{k}: {previous.get(k)!r} -> {config.to_dict().get(k)!r}" for k in diff)
-            raise DpbenchError(f"--resume: {saved} was made with other options ({details}); repeat the original "
-                               "command with --resume, or use a new --out")
+            raise DpbenchError(
+                f"--resume: {saved} was made with other options ({details}); repeat the original "
+                "command with --resume, or use a new --out"
+            )
     elif out.exists() and any(p.name not in ("manifest", LOCK_NAME) for p in out.iterdir()):
         raise DpbenchError(f"--out {out}: folder exists and is not empty; choose a new folder")
 
 
-def make_trainer(spec: StageSpec, stage_dir: Path, out: Path, hardware: Hardware, config: CompressConfig,
-                 callbacks: Sequence[L.Callback]) -> L.Trainer:
+def make_trainer(
+    spec: StageSpec,
+    stage_dir: Path,
+    out: Path,
+    hardware: Hardware,
+    config: CompressConfig,
+    callbacks: Sequence[L.Callback],
+) -> L.Trainer:
     return L.Trainer(
         accelerator=hardware.accelerator,
         devices=hardware.devices,
@@ -118,8 +138,12 @@ def make_trainer(spec: StageSpec, stage_dir: Path, out: Path, hardware: Hardware
         accumulate_grad_batches=config.accumulate,
         gradient_clip_val=config.grad_clip,
         gradient_clip_algorithm="norm",
-        callbacks=[StepCSVLogger(out / TRAIN_LOG_FILE, spec.name),
-                   PeriodicCheckpoint(stage_dir / "last.ckpt", config.checkpoint_every), ProgressBar(), *callbacks],
+        callbacks=[
+            StepCSVLogger(out / TRAIN_LOG_FILE, spec.name),
+            PeriodicCheckpoint(stage_dir / "last.ckpt", config.checkpoint_every),
+            ProgressBar(),
+            *callbacks,
+        ],
         plugins=[AtomicCheckpointIO()],
         logger=TensorBoardLogger(save_dir=str(out), name="tb", version=spec.name),
         enable_checkpointing=False,
@@ -132,8 +156,14 @@ def make_trainer(spec: StageSpec, stage_dir: Path, out: Path, hardware: Hardware
     )
 
 
-def fit_stage(module: CompressModule, stage_dir: Path, out: Path, hardware: Hardware, config: CompressConfig,
-              callbacks: Sequence[L.Callback]) -> None:
+def fit_stage(
+    module: CompressModule,
+    stage_dir: Path,
+    out: Path,
+    hardware: Hardware,
+    config: CompressConfig,
+    callbacks: Sequence[L.Callback],
+) -> None:
     """Train one stage to its last step, resuming from stage_dir/last.ckpt when it exists."""
     last = stage_dir / "last.ckpt"
     trainer = make_trainer(module.spec, stage_dir, out, hardware, config, callbacks)
@@ -143,8 +173,10 @@ def fit_stage(module: CompressModule, stage_dir: Path, out: Path, hardware: Hard
     trainer.save_checkpoint(last, weights_only=False)
     if trainer.global_step < module.spec.steps:  # Lightning ends `fit` quietly on SIGTERM (or should_stop)
         cause = "on SIGTERM" if trainer.received_sigterm else "early"
-        raise DpbenchError(f"stage {module.spec.name} stopped {cause} at step {trainer.global_step} of "
-                           f"{module.spec.steps}; its checkpoint {last} is saved: rerun with --resume to continue")
+        raise DpbenchError(
+            f"stage {module.spec.name} stopped {cause} at step {trainer.global_step} of "
+            f"{module.spec.steps}; its checkpoint {last} is saved: rerun with --resume to continue"
+        )
 
 
 def load_stage_weights(module: CompressModule, stage_dir: Path) -> None:
@@ -154,8 +186,14 @@ def load_stage_weights(module: CompressModule, stage_dir: Path) -> None:
     module.on_load_checkpoint(checkpoint)
 
 
-def run_compress(config: CompressConfig, out: str | Path, hardware: Hardware | None = None, resume: bool = False,
-                 name: str | None = None, callbacks: Sequence[L.Callback] = ()) -> CompressionSummary:
+def run_compress(
+    config: CompressConfig,
+    out: str | Path,
+    hardware: Hardware | None = None,
+    resume: bool = False,
+    name: str | None = None,
+    callbacks: Sequence[L.Callback] = (),
+) -> CompressionSummary:
     """Run (or resume) every stage of a compression run in `out`; returns the summary.
 
     Rank 0 holds an exclusive lock on `out` (RUN/.lock) for the whole run; a run that fails before it wrote
@@ -172,8 +210,10 @@ def run_compress(config: CompressConfig, out: str | Path, hardware: Hardware | N
     try:
         lock.acquire()
     except Timeout:
-        raise DpbenchError(f"another `dpbench compress` is running in {out} (it holds {out / LOCK_NAME}); wait for "
-                           "it to finish, or pass another --out") from None
+        raise DpbenchError(
+            f"another `dpbench compress` is running in {out} (it holds {out / LOCK_NAME}); wait for "
+            "it to finish, or pass another --out"
+        ) from None
     try:
         return _run_compress(config, out, hardware, resume, name, callbacks, writer=True)
     except BaseException:
@@ -188,17 +228,32 @@ def run_compress(config: CompressConfig, out: str | Path, hardware: Hardware | N
 def check_hardware(hardware: Hardware) -> None:
     """Let Lightning check --accelerator/--devices/--num-nodes/--precision before anything is written."""
     try:
-        L.Trainer(accelerator=hardware.accelerator, devices=hardware.devices, num_nodes=hardware.num_nodes,
-                  precision=hardware.precision,  # type: ignore[arg-type]  # any --precision: checked here
-                  logger=False, enable_checkpointing=False,
-                  enable_progress_bar=False, enable_model_summary=False)
+        L.Trainer(
+            accelerator=hardware.accelerator,
+            devices=hardware.devices,
+            num_nodes=hardware.num_nodes,
+            precision=hardware.precision,  # type: ignore[arg-type]  # any --precision: checked here
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+        )
     except Exception as error:
-        raise DpbenchError(f"--accelerator {hardware.accelerator} --devices {hardware.devices} --num-nodes "
-                           f"{hardware.num_nodes} --precision {hardware.precision}: {error}") from None
+        raise DpbenchError(
+            f"--accelerator {hardware.accelerator} --devices {hardware.devices} --num-nodes "
+            f"{hardware.num_nodes} --precision {hardware.precision}: {error}"
+        ) from None
 
 
-def _run_compress(config: CompressConfig, out: Path, hardware: Hardware, resume: bool, name: str | None,
-                  callbacks: Sequence[L.Callback], writer: bool) -> CompressionSummary:
+def _run_compress(
+    config: CompressConfig,
+    out: Path,
+    hardware: Hardware,
+    resume: bool,
+    name: str | None,
+    callbacks: Sequence[L.Callback],
+    writer: bool,
+) -> CompressionSummary:
     state = RunState(out / "state.json", writer)
     if writer:
         check_run_dir(out, config, resume)
@@ -214,15 +269,30 @@ def _run_compress(config: CompressConfig, out: Path, hardware: Hardware, resume:
     L.seed_everything(config.seed, workers=True, verbose=False)
 
     # stage 1: distill (+ prune)
-    student = build_student(config.method, teacher, budget, kind, config.student_init, config.prune_units,
-                            config.conv_gate_norm, config.student_dropouts())
-    pairs = distill_pairs(config.method, config.layer_groups(), teacher.config.num_layers, student.config.num_layers,
-                          config.distill_mode)
+    student = build_student(
+        config.method,
+        teacher,
+        budget,
+        kind,
+        config.student_init,
+        config.prune_units,
+        config.conv_gate_norm,
+        config.student_dropouts(),
+    )
+    pairs = distill_pairs(
+        config.method, config.layer_groups(), teacher.config.num_layers, student.config.num_layers, config.distill_mode
+    )
     activation = uses_activation_heads(config.method, config.distill_mode)
-    weights = LossWeights(config.l1_weight, config.cos_weight, config.l2_weight, config.cos_type,
-                          sum_layers=config.method in SUMMED_LAYER_LOSSES)
-    heads = DistillHeads(pairs, student.config.hidden_size, teacher.config.hidden_size, activation,
-                         student.config.time_reduction)
+    weights = LossWeights(
+        config.l1_weight,
+        config.cos_weight,
+        config.l2_weight,
+        config.cos_type,
+        sum_layers=config.method in SUMMED_LAYER_LOSSES,
+    )
+    heads = DistillHeads(
+        pairs, student.config.hidden_size, teacher.config.hidden_size, activation, student.config.time_reduction
+    )
     if writer:
         atomic_write_json(out / CONFIG_FILE, config.to_dict())
         atomic_write_json(out / "teacher.json", teacher_reference(config.teacher, teacher))
@@ -257,8 +327,12 @@ def _run_compress(config: CompressConfig, out: Path, hardware: Hardware, resume:
     # stage 2: final distillation of the dense student
     pruned.train()
     check_compatible(teacher.config, pruned.config, str(out / "pruned.pt"), "final")
-    distill = DistillLoss(DistillHeads(pairs, pruned.config.hidden_size, teacher.config.hidden_size, activation,
-                                       pruned.config.time_reduction), weights)
+    distill = DistillLoss(
+        DistillHeads(
+            pairs, pruned.config.hidden_size, teacher.config.hidden_size, activation, pruned.config.time_reduction
+        ),
+        weights,
+    )
     distill.load_state_dict(heads_state)
     spec2 = StageSpec.final(config, teacher_size, loader)
     module2 = CompressModule(pruned, teacher, distill, spec2, compile=hardware.compile)
@@ -274,8 +348,9 @@ def _run_compress(config: CompressConfig, out: Path, hardware: Hardware, resume:
     final = module2.student.cpu().eval()
     summary = summarize(config, out, name or out.name, teacher, final, state, pairs)
     if writer:
-        save_encoder(out / "student.pt", final, extra={"method": config.method, "teacher": config.teacher,
-                                                       "run": summary.name})
+        save_encoder(
+            out / "student.pt", final, extra={"method": config.method, "teacher": config.teacher, "run": summary.name}
+        )
         state.mark("save", time.monotonic() - started)
         summary = dataclasses.replace(summary, wall_time_s=state.wall_time())
         write_summary(out, summary)
@@ -284,9 +359,13 @@ def _run_compress(config: CompressConfig, out: Path, hardware: Hardware, resume:
 
 def teacher_reference(spec: str, teacher: Encoder) -> dict[str, Any]:
     path = Path(spec)
-    return {"spec": spec, "path": str(path.resolve()) if path.is_file() else None,
-            "config": teacher.config.to_dict(), "params": count_params(teacher.config),
-            "macs": count_macs(teacher.config)}
+    return {
+        "spec": spec,
+        "path": str(path.resolve()) if path.is_file() else None,
+        "config": teacher.config.to_dict(),
+        "params": count_params(teacher.config),
+        "macs": count_macs(teacher.config),
+    }
 
 
 def final_losses(log_path: Path, last: int = 10) -> dict[str, float]:
@@ -304,8 +383,9 @@ def final_losses(log_path: Path, last: int = 10) -> dict[str, float]:
     return losses
 
 
-def summarize(config: CompressConfig, out: Path, name: str, teacher: Encoder, student: Encoder, state: RunState,
-              pairs: list) -> CompressionSummary:
+def summarize(
+    config: CompressConfig, out: Path, name: str, teacher: Encoder, student: Encoder, state: RunState, pairs: list
+) -> CompressionSummary:
     """The run summary (RUN/summary.json, read by the report)."""
     params, macs = count_params(student.config), count_macs(student.config)
     teacher_params, teacher_macs = count_params(teacher.config), count_macs(teacher.config)
@@ -329,8 +409,10 @@ def summarize(config: CompressConfig, out: Path, name: str, teacher: Encoder, st
         kept_units=kept_units(student),
         distill_pairs=[[p.student, p.teacher] for p in pairs],
         distill_heads=head_index(pairs),  # the linear (or Linear + GELU) each pair uses
-        student_dropouts={name: getattr(student.config, name) for name in
-                          ("projection_dropout", "attention_dropout", "ffn_interm_dropout", "dropout")},
+        student_dropouts={
+            name: getattr(student.config, name)
+            for name in ("projection_dropout", "attention_dropout", "ffn_interm_dropout", "dropout")
+        },
         calibration=state.data["stages"].get("physical_prune", {}).get("calibration"),
         steps={"prune": config.stage1_steps, "final": config.stage2_steps},
         wall_time_s=state.wall_time(),

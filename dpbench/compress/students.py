@@ -36,7 +36,7 @@ PyTorch's default initialisation (theirs: BERT-style); their released config als
 from __future__ import annotations
 
 import copy
-from typing import Mapping
+from collections.abc import Mapping
 
 from torch import nn
 
@@ -47,7 +47,6 @@ from dpbench.models import Encoder, EncoderConfig, build_encoder
 from dpbench.models.time_reduction import FITHUBERT_TIME_REDUCTION, thin_conv_layers
 from dpbench.teachers import load_model
 
-
 # FitHuBERT: width (and FFN size) 480 of HuBERT Base's 768; hint weight of layers 1..L-1 and of the last
 FITHUBERT_WIDTH_RATIO = 480 / 768
 FITHUBERT_HINT_WEIGHT = 0.1
@@ -56,7 +55,13 @@ FITHUBERT_LAST_WEIGHT = 1.0
 SUMMED_LAYER_LOSSES = ("fithubert",)
 
 # --prune-units names -> Encoder.set_gates groups
-GATE_GROUP_OF_UNIT = {"conv": "conv", "head": "heads", "interm": "ffn_units", "attlayer": "attention", "ffnlayer": "ffn"}
+GATE_GROUP_OF_UNIT = {
+    "conv": "conv",
+    "head": "heads",
+    "interm": "ffn_units",
+    "attlayer": "attention",
+    "ffnlayer": "ffn",
+}
 
 
 def gate_groups(prune_units: list[str]) -> dict[str, bool]:
@@ -67,7 +72,9 @@ def gate_groups(prune_units: list[str]) -> dict[str, bool]:
     return {group: unit in prune_units for unit, group in GATE_GROUP_OF_UNIT.items()}
 
 
-def with_dropouts(config: EncoderConfig, teacher: EncoderConfig, overrides: Mapping[str, float | None]) -> EncoderConfig:
+def with_dropouts(
+    config: EncoderConfig, teacher: EncoderConfig, overrides: Mapping[str, float | None]
+) -> EncoderConfig:
     """A copy of `config` with the teacher's dropouts, each replaced by its override when not None."""
     config = copy.deepcopy(config)
     for name, value in overrides.items():
@@ -173,8 +180,13 @@ def check_compatible(teacher: EncoderConfig, student: EncoderConfig, source: str
 
 
 def build_student(
-    method: str, teacher: Encoder, budget: float, kind: str, student_init: str | None = None,
-    prune_units: list[str] | None = None, conv_gate_norm: str = "masked",
+    method: str,
+    teacher: Encoder,
+    budget: float,
+    kind: str,
+    student_init: str | None = None,
+    prune_units: list[str] | None = None,
+    conv_gate_norm: str = "masked",
     dropouts: Mapping[str, float | None] | None = None,
 ) -> Encoder:
     """The stage-1 student of `method`, initialised as that method prescribes (see module docstring).
@@ -206,8 +218,9 @@ def build_student(
     return student
 
 
-def distill_pairs(method: str, groups: list[list[int]], teacher_depth: int, student_depth: int,
-                  mode: str = "layer2layer") -> list[Pair]:
+def distill_pairs(
+    method: str, groups: list[list[int]], teacher_depth: int, student_depth: int, mode: str = "layer2layer"
+) -> list[Pair]:
     """Which student hidden state predicts which teacher hidden state, through which head (see the
     module docstring). `groups`: layer groups for a 12-layer model."""
     scaled = scale_groups(groups, teacher_depth)
@@ -217,8 +230,10 @@ def distill_pairs(method: str, groups: list[list[int]], teacher_depth: int, stud
     if method == "dphubert":
         return layer_to_layer_pairs(scaled)
     if method == "fithubert":
-        return [Pair(i, i, weight=FITHUBERT_LAST_WEIGHT if i == student_depth else FITHUBERT_HINT_WEIGHT)
-                for i in range(1, student_depth + 1)]
+        return [
+            Pair(i, i, weight=FITHUBERT_LAST_WEIGHT if i == student_depth else FITHUBERT_HINT_WEIGHT)
+            for i in range(1, student_depth + 1)
+        ]
     return layer_to_layer_pairs([[i] for i in layers])
 
 

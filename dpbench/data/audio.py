@@ -64,8 +64,9 @@ def check_audio(path: str | os.PathLike[str], quick: bool = False) -> int:
     if not quick:
         _decode(path)
     if n_samples < MIN_SAMPLES:
-        raise AudioError(path, f"too short ({n_samples} samples at 16 kHz; the conv feature extractor needs "
-                               f"at least {MIN_SAMPLES})")
+        raise AudioError(
+            path, f"too short ({n_samples} samples at 16 kHz; the conv feature extractor needs at least {MIN_SAMPLES})"
+        )
     return n_samples
 
 

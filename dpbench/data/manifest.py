@@ -37,7 +37,9 @@ def _check(path: Path, quick: bool) -> tuple[Path, int | str]:
 
 
 def scan_audio(
-    root: str | os.PathLike[str], extensions: tuple[str, ...] = AUDIO_EXTENSIONS, quick: bool = False,
+    root: str | os.PathLike[str],
+    extensions: tuple[str, ...] = AUDIO_EXTENSIONS,
+    quick: bool = False,
     workers: int | None = None,
 ) -> tuple[list[tuple[Path, int]], list[tuple[Path, str]]]:
     """Find every audio file under `root` (sorted) and decode it (`quick`: read its header only) on `workers`
@@ -46,16 +48,19 @@ def scan_audio(
     root = Path(root)
     if not root.is_dir():
         raise DpbenchError(f"{root}: not a directory; pass the folder that holds the audio files")
-    paths = sorted(
-        p for p in root.rglob("*") if p.suffix.lower() in extensions and not p.name.startswith(".")
-    )
+    paths = sorted(p for p in root.rglob("*") if p.suffix.lower() in extensions and not p.name.startswith("."))
     good: list[tuple[Path, int]] = []
     bad: list[tuple[Path, str]] = []
     workers = workers or os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=workers) as pool:  # libsndfile decodes without the GIL
         results = pool.map(_check, paths, [quick] * len(paths))
-        for path, outcome in tqdm(results, total=len(paths), desc=f"{'probe' if quick else 'decode'} {root.name}",
-                                  unit="file", disable=len(paths) < 200):
+        for path, outcome in tqdm(
+            results,
+            total=len(paths),
+            desc=f"{'probe' if quick else 'decode'} {root.name}",
+            unit="file",
+            disable=len(paths) < 200,
+        ):
             if isinstance(outcome, int):
                 good.append((path, outcome))
             else:
@@ -112,8 +117,7 @@ def write_manifest(
     items = [(path.relative_to(root).as_posix(), n) for path, n in good if n >= min_samples]
     if not items:
         raise DpbenchError(
-            f"{root}: no usable audio files (.wav/.flac/.ogg) found ({len(bad)} bad); "
-            "point ROOT at the corpus folder"
+            f"{root}: no usable audio files (.wav/.flac/.ogg) found ({len(bad)} bad); point ROOT at the corpus folder"
         )
     train, valid = split_items(items, valid_fraction, seed)
     out_dir = Path(out_dir)

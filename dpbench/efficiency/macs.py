@@ -25,8 +25,14 @@ from dpbench.models.complexity import SAMPLE_RATE
 FLOPS_PER_MAC = 2
 
 
-def attention_flops(query_shape: list[int], key_shape: list[int], value_shape: list[int], *args: Any,
-                    out_shape: Any = None, **kwargs: Any) -> int:
+def attention_flops(
+    query_shape: list[int],
+    key_shape: list[int],
+    value_shape: list[int],
+    *args: Any,
+    out_shape: Any = None,
+    **kwargs: Any,
+) -> int:
     """FLOPs of softmax(Q K^T) V for (batch, heads, length, dim) shapes: two batched products."""
     batch, heads, queries, key_dim = query_shape
     keys, value_dim = key_shape[2], value_shape[3]
@@ -49,8 +55,9 @@ def count_forward_macs(forward: Callable[[], Any]) -> tuple[int, dict[str, int]]
     return counter.get_total_flops() // FLOPS_PER_MAC, per_op
 
 
-def macs_per_second(module: torch.nn.Module, run: Callable[[torch.nn.Module, torch.Tensor], Any],
-                    seconds: float) -> float:
+def macs_per_second(
+    module: torch.nn.Module, run: Callable[[torch.nn.Module, torch.Tensor], Any], seconds: float
+) -> float:
     """MACs per second of 16 kHz audio of `run(module, wavs)` on one clip of `seconds` of noise."""
     wavs = torch.randn(1, int(seconds * SAMPLE_RATE), generator=torch.Generator().manual_seed(0))
     total, _ = count_forward_macs(lambda: run(module, wavs))

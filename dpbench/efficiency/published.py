@@ -16,10 +16,19 @@ from dpbench.io_utils import atomic_torch_save
 DISTILHUBERT_CONFIG = {
     "extractor_mode": "default",
     "extractor_conv_feature_layers": "[(512,10,5)] + [(512,3,2)] * 4 + [(512,2,2)] * 2",
-    "conv_pos": 128, "conv_pos_groups": 16,
-    "encoder_layers": 2, "encoder_embed_dim": 768, "encoder_ffn_embed_dim": 3072, "encoder_attention_heads": 12,
-    "activation_fn": "gelu", "layer_norm_first": False, "attention_type": "original",
-    "final_dim": 768, "out_layer_type": "expand-last", "n_tasks": 3, "task_emb_type": "expand-last",
+    "conv_pos": 128,
+    "conv_pos_groups": 16,
+    "encoder_layers": 2,
+    "encoder_embed_dim": 768,
+    "encoder_ffn_embed_dim": 3072,
+    "encoder_attention_heads": 12,
+    "activation_fn": "gelu",
+    "layer_norm_first": False,
+    "attention_type": "original",
+    "final_dim": 768,
+    "out_layer_type": "expand-last",
+    "n_tasks": 3,
+    "task_emb_type": "expand-last",
     "pred_layer_id": [4, 8, 12],
 }
 DISTILHUBERT_PARAMS = 23.49e6  # as published: without the three prediction heads

@@ -16,22 +16,22 @@ from dpbench.efficiency.specs import ModelSpec
 
 EFFICIENCY_KIND = "efficiency"
 EFFICIENCY_FIELDS = (
-    "kind",             # "efficiency"
-    "upstream",         # display name, as `dpbench superb` records it
-    "upstream_path",    # the model spec that was measured
-    "params",           # parameters (a supernet: its sampled subnet)
-    "macs",             # MACs per second of 16 kHz audio (dpbench.efficiency.macs convention)
-    "device",           # "cpu" or "cuda"
-    "batch",            # clips per forward
-    "clip_seconds",     # length of each clip
-    "threads",          # torch CPU threads
-    "rounds",           # timed forwards (the spread is over these)
-    "rtf",              # real-time factor: median forward seconds / (batch x clip seconds)
-    "rtf_q1",           # first quartile of the real-time factor
-    "rtf_q3",           # third quartile
-    "peak_memory_mb",   # forward's peak memory over the loaded model (MiB), None if not measurable
-    "host",             # CPU or GPU name
-    "torch",            # torch version
+    "kind",  # "efficiency"
+    "upstream",  # display name, as `dpbench superb` records it
+    "upstream_path",  # the model spec that was measured
+    "params",  # parameters (a supernet: its sampled subnet)
+    "macs",  # MACs per second of 16 kHz audio (dpbench.efficiency.macs convention)
+    "device",  # "cpu" or "cuda"
+    "batch",  # clips per forward
+    "clip_seconds",  # length of each clip
+    "threads",  # torch CPU threads
+    "rounds",  # timed forwards (the spread is over these)
+    "rtf",  # real-time factor: median forward seconds / (batch x clip seconds)
+    "rtf_q1",  # first quartile of the real-time factor
+    "rtf_q3",  # third quartile
+    "peak_memory_mb",  # forward's peak memory over the loaded model (MiB), None if not measurable
+    "host",  # CPU or GPU name
+    "torch",  # torch version
 )
 
 

@@ -40,7 +40,11 @@ class Contender:
         self._log_handle = open(log, "w", encoding="utf-8")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "dpbench.efficiency.worker", spec.source, str(threads)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log_handle, text=True, bufsize=1,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log_handle,
+            text=True,
+            bufsize=1,
         )
         self._reply()  # {"ready": true} once the model is loaded
 
@@ -92,8 +96,10 @@ def measure(specs: list[ModelSpec], settings: Settings) -> list[Measurement]:
     cases = [(device, batch) for device in settings.devices for batch in settings.batches]
     steps = len(specs) * (2 + len(cases) * (settings.warmup + settings.rounds + 1))
     times: dict[tuple[int, str, int], list[float]] = {}
-    with tqdm(total=steps, desc="efficiency", unit="step", file=sys.stderr) as progress, \
-            contenders(specs, settings.threads, progress) as workers:
+    with (
+        tqdm(total=steps, desc="efficiency", unit="step", file=sys.stderr) as progress,
+        contenders(specs, settings.threads, progress) as workers,
+    ):
         counts = []
         for worker in workers:
             progress.set_postfix_str(f"counting {worker.spec.name}")
@@ -115,8 +121,17 @@ def measure(specs: list[ModelSpec], settings: Settings) -> list[Measurement]:
             for device, batch in cases:
                 peak = worker.ask(op="memory", batch=batch, seconds=settings.clip_seconds, device=device)
                 progress.update()
-                results.append(Measurement(
-                    spec=worker.spec, params=int(counts[index]["params"]), macs=float(counts[index]["macs"]),
-                    device=device, batch=batch, clip_seconds=settings.clip_seconds, threads=settings.threads,
-                    forward_seconds=tuple(times[(index, device, batch)]), peak_bytes=peak["peak_bytes"]))
+                results.append(
+                    Measurement(
+                        spec=worker.spec,
+                        params=int(counts[index]["params"]),
+                        macs=float(counts[index]["macs"]),
+                        device=device,
+                        batch=batch,
+                        clip_seconds=settings.clip_seconds,
+                        threads=settings.threads,
+                        forward_seconds=tuple(times[(index, device, batch)]),
+                        peak_bytes=peak["peak_bytes"],
+                    )
+                )
     return results

@@ -34,15 +34,16 @@ def parse_spec(text: str) -> ModelSpec:
     """`s3prl:<entry>[=PATH]` or a dpbench/teacher spec; the name matches what `dpbench superb` records."""
     if not text.startswith(S3PRL_PREFIX):
         return ModelSpec(source=text, name=parse_upstream(text).name)
-    entry, _, ckpt = text[len(S3PRL_PREFIX):].partition("=")
+    entry, _, ckpt = text[len(S3PRL_PREFIX) :].partition("=")
     if not entry:
         raise DpbenchError(f"{text!r}: name an s3prl hub entry, e.g. s3prl:distiller_local=PATH")
     if ckpt:
         path = Path(ckpt).expanduser()
         if not path.exists():
             raise DpbenchError(f"{text!r}: checkpoint {path} does not exist; check the path after '='")
-        return ModelSpec(source=text, name=parse_upstream(str(path)).name, s3prl_entry=entry,
-                         s3prl_ckpt=str(path.resolve()))
+        return ModelSpec(
+            source=text, name=parse_upstream(str(path)).name, s3prl_entry=entry, s3prl_ckpt=str(path.resolve())
+        )
     return ModelSpec(source=text, name=entry, s3prl_entry=entry)
 
 

@@ -36,12 +36,18 @@ def describe(model: Encoder, pruned: EncoderConfig | None = None) -> str:
         f"{c.num_layers} layers, width {c.hidden_size}",
         f"parameters: {count_params(c):,} ({count_params(c) / 1e6:.2f} M)",
         f"MACs per second of audio: {_macs(c)}",
-        "input: " + ("waveform normalised per utterance (zero mean, unit variance)" if c.normalize_waveform
-                     else "raw waveform (not normalised)"),
+        "input: "
+        + (
+            "waveform normalised per utterance (zero mean, unit variance)"
+            if c.normalize_waveform
+            else "raw waveform (not normalised)"
+        ),
     ]
     if c.time_reduction > 1:
-        lines.append(f"time reduction: {c.time_reduction} frames merged into one before layer 1 (layers at "
-                     f"{c.downsample_rate} samples, {1000 * c.downsample_rate // 16000} ms per frame)")
+        lines.append(
+            f"time reduction: {c.time_reduction} frames merged into one before layer 1 (layers at "
+            f"{c.downsample_rate} samples, {1000 * c.downsample_rate // 16000} ms per frame)"
+        )
     if pruned is not None:
         groups = ", ".join(name for name, on in model.gate_flags.items() if on)
         lines += [

@@ -4,8 +4,8 @@ expected count of a gated model equals the exact count of its pruned model when 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence, Union
 
 import torch
 from torch import Tensor
@@ -13,7 +13,7 @@ from torch import Tensor
 from dpbench.models.config import EncoderConfig
 from dpbench.models.encoder import Encoder
 
-Number = Union[float, Tensor]
+Number = float | Tensor
 SAMPLE_RATE = 16000
 MACS_CLIP_SECONDS = 10.0  # MACs per second of audio are measured on a clip of this length
 

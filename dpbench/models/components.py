@@ -56,7 +56,11 @@ def _scale_and_bias(
 
 
 def gated_linear(
-    owner: nn.Module, x: Tensor, linear: nn.Linear, unit_mask: Tensor | None, block_mask: Tensor | None,
+    owner: nn.Module,
+    x: Tensor,
+    linear: nn.Linear,
+    unit_mask: Tensor | None,
+    block_mask: Tensor | None,
     expand: int = 1,
 ) -> Tensor:
     """`linear(x * unit_mask) * block_mask` in one pass over the activations. Without autograd the
@@ -138,7 +142,12 @@ class ConvFeatureExtractor(nn.Module):
     """Seven strided conv layers: 16 kHz waveform -> 50 Hz frames. Optional gates on output channels."""
 
     def __init__(
-        self, channels: list[int], kernels: list[int], strides: list[int], norm: str, bias: bool,
+        self,
+        channels: list[int],
+        kernels: list[int],
+        strides: list[int],
+        norm: str,
+        bias: bool,
         output_scale: bool = False,
     ) -> None:
         super().__init__()

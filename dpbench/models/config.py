@@ -95,7 +95,7 @@ class EncoderConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "EncoderConfig":
+    def from_dict(cls, data: dict[str, Any]) -> EncoderConfig:
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
@@ -129,7 +129,14 @@ def large_config(arch: str = "hubert") -> EncoderConfig:
     """HuBERT Large / wav2vec 2.0 Large (LV-60k) / WavLM Large: 24 pre-LN layers of width 1024, LayerNorm in
     every conv layer, normalised waveforms; torchaudio's `hubert_large`, `wav2vec2_large_lv60k`, `wavlm_large`."""
     return _uniform(
-        arch, 1024, 24, 16, 4096, conv_norm="layer", conv_bias=LARGE_CONV_BIAS[arch], layer_norm_first=True,
+        arch,
+        1024,
+        24,
+        16,
+        4096,
+        conv_norm="layer",
+        conv_bias=LARGE_CONV_BIAS[arch],
+        layer_norm_first=True,
         normalize_waveform=True,
     )
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from enum import Enum
-from typing import Iterator
 
 import torch
 from torch import Tensor, nn
@@ -70,8 +70,17 @@ class Encoder(nn.Module):
         wavlm = c.arch == "wavlm"
         self.layers: TypedModuleList[TransformerLayer] = TypedModuleList(
             TransformerLayer(
-                c.hidden_size, heads, c.head_dim, ffn, c.layer_norm_first, c.layer_norm_eps, original, wavlm,
-                c.attention_dropout, c.ffn_interm_dropout, c.dropout,
+                c.hidden_size,
+                heads,
+                c.head_dim,
+                ffn,
+                c.layer_norm_first,
+                c.layer_norm_eps,
+                original,
+                wavlm,
+                c.attention_dropout,
+                c.ffn_interm_dropout,
+                c.dropout,
             )
             for heads, ffn, original in zip(c.num_heads, c.ffn_dims, c.original_num_heads)
         )
@@ -89,8 +98,11 @@ class Encoder(nn.Module):
     def output_lengths(self, lengths: Tensor) -> Tensor:
         """Number of frames produced for inputs of `lengths` samples (after any time reduction)."""
         frames = self.feature_extractor.output_lengths(lengths)
-        return frames if self.time_reduction is None else torch.div(frames, self.time_reduction.factor,
-                                                                      rounding_mode="floor")
+        return (
+            frames
+            if self.time_reduction is None
+            else torch.div(frames, self.time_reduction.factor, rounding_mode="floor")
+        )
 
     def frame_lengths(self, lengths: Tensor, samples: int, frames: int, convention: HiddenStates) -> Tensor:
         """Valid frames of each utterance of a batch padded to `samples` samples (`frames` frames)."""
@@ -150,8 +162,14 @@ class Encoder(nn.Module):
 
     # --- gates -----------------------------------------------------------------------------
     def set_gates(
-        self, *, conv: bool = True, heads: bool = True, attention: bool = True, ffn_units: bool = True,
-        ffn: bool = True, conv_gate_norm: str = "masked",
+        self,
+        *,
+        conv: bool = True,
+        heads: bool = True,
+        attention: bool = True,
+        ffn_units: bool = True,
+        ffn: bool = True,
+        conv_gate_norm: str = "masked",
     ) -> None:
         """Attach fresh Hard Concrete gates to the chosen groups (and remove the others); `conv_gate_norm`
         is how conv gates meet LayerNorms (components.CONV_GATE_NORMS)."""

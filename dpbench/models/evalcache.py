@@ -7,7 +7,8 @@ load_state_dict). Writes through `.data` bypass version counting and are not see
 
 from __future__ import annotations
 
-from typing import Callable, Sequence, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from torch import Tensor, nn
 

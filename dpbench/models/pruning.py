@@ -32,7 +32,7 @@ class Alignment:
     ffn: int = 1
 
     @classmethod
-    def parse(cls, text: str) -> "Alignment":
+    def parse(cls, text: str) -> Alignment:
         """`conv=32,ffn=8` (either part may be left out; "" = no alignment). Raises ValueError."""
         values: dict[str, int] = {}
         for part in filter(None, (p.strip() for p in text.split(","))):

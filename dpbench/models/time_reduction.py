@@ -19,8 +19,15 @@ from torch import Tensor, nn
 
 # (channels, kernel, stride) of FitHuBERT's conv front end for a 512-channel teacher front end
 FITHUBERT_CONV_LAYERS = (
-    (128, 10, 5), (256, 1, 1), (256, 3, 2), (256, 3, 2), (256, 3, 2), (256, 3, 2),
-    (512, 1, 1), (512, 2, 2), (512, 2, 2),
+    (128, 10, 5),
+    (256, 1, 1),
+    (256, 3, 2),
+    (256, 3, 2),
+    (256, 3, 2),
+    (256, 3, 2),
+    (512, 1, 1),
+    (512, 2, 2),
+    (512, 2, 2),
 )
 FITHUBERT_TIME_REDUCTION = 2
 

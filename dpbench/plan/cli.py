@@ -30,31 +30,52 @@ def run_plan(plan: Plan, launcher: Launcher, wait: bool = True) -> tuple[list[Jo
 
 
 def _resource_option(name: str, help_text: str):
-    return click.option(f"--{name}", multiple=True, metavar="[KIND=]VALUE",
-                        help=f"{help_text}: for every job, or KIND=VALUE for one of {', '.join(JOB_KINDS)}; "
-                             "repeatable [default: the plan's]")
+    return click.option(
+        f"--{name}",
+        multiple=True,
+        metavar="[KIND=]VALUE",
+        help=f"{help_text}: for every job, or KIND=VALUE for one of {', '.join(JOB_KINDS)}; "
+        "repeatable [default: the plan's]",
+    )
 
 
 @click.command("run")
 @click.argument("plan_path", metavar="PLAN.yaml", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--launcher", type=click.Choice(LAUNCHERS), default=None, help="[default: the plan's, else local]")
 @click.option("--jobs", "workers", type=int, default=None, help="local: runs side by side [default: cores]")
-@click.option("--wait/--no-wait", default=None,
-              help="slurm: wait until every submitted job has ended [default: submit and return]")
+@click.option(
+    "--wait/--no-wait",
+    default=None,
+    help="slurm: wait until every submitted job has ended [default: submit and return]",
+)
 @click.option("--dry-run", is_flag=True, help="List the jobs that would be submitted, and stop.")
 @click.option("--partition", default=None, help="slurm: partition.")
 @click.option("--account", default=None, help="slurm: account to charge.")
 @click.option("--array-parallelism", type=int, default=None, help="slurm: array tasks running at once.")
-@click.option("--sbatch", "sbatch_flags", multiple=True, metavar="FLAG",
-              help="slurm: an extra sbatch flag, e.g. --sbatch=--qos=high; repeatable.")
+@click.option(
+    "--sbatch",
+    "sbatch_flags",
+    multiple=True,
+    metavar="FLAG",
+    help="slurm: an extra sbatch flag, e.g. --sbatch=--qos=high; repeatable.",
+)
 @_resource_option("time", "slurm: minutes per job")
 @_resource_option("nodes", "slurm: nodes per job (compression: DDP across them)")
 @_resource_option("gpus", "slurm: GPUs per node")
 @_resource_option("cpus", "slurm: CPUs per process")
 @_resource_option("mem", "slurm: memory per node, e.g. 64G")
-def run_command(plan_path: Path, launcher: str | None, workers: int | None, wait: bool | None, dry_run: bool,
-                partition: str | None, account: str | None, array_parallelism: int | None,
-                sbatch_flags: tuple[str, ...], **resources: tuple[str, ...]) -> None:
+def run_command(
+    plan_path: Path,
+    launcher: str | None,
+    workers: int | None,
+    wait: bool | None,
+    dry_run: bool,
+    partition: str | None,
+    account: str | None,
+    array_parallelism: int | None,
+    sbatch_flags: tuple[str, ...],
+    **resources: tuple[str, ...],
+) -> None:
     """Run a study plan: compressions, then each model's SUPERB tasks, then the report. Re-running
     submits only the jobs that are missing or failed (and those that need them)."""
     plan = load_plan(plan_path)
@@ -68,11 +89,15 @@ def run_command(plan_path: Path, launcher: str | None, workers: int | None, wait
         return
     jobs, outcome = run_plan(plan, make_launcher(plan, workers), wait=bool(wait) or plan.launcher == "local")
     done = len(jobs) - len(outcome.submitted)
-    click.echo(f"{len(outcome.submitted)} jobs {'run' if plan.launcher == 'local' else 'submitted'}, "
-               f"{done} already done; `dpbench status {plan_path}` lists them")
+    click.echo(
+        f"{len(outcome.submitted)} jobs {'run' if plan.launcher == 'local' else 'submitted'}, "
+        f"{done} already done; `dpbench status {plan_path}` lists them"
+    )
     if outcome.failed:
-        raise DpbenchError(f"{len(outcome.failed)} jobs failed or were cancelled: {'; '.join(outcome.failed)}; "
-                           f"see `dpbench status {plan_path}` for their logs, fix the cause and run again")
+        raise DpbenchError(
+            f"{len(outcome.failed)} jobs failed or were cancelled: {'; '.join(outcome.failed)}; "
+            f"see `dpbench status {plan_path}` for their logs, fix the cause and run again"
+        )
 
 
 @click.command("status")
@@ -107,8 +132,14 @@ def _result(job: Job) -> str:
     return info.get("result", "") if info and is_done(job) else ""
 
 
-def _override(options: SlurmOptions, partition: str | None, account: str | None, array_parallelism: int | None,
-              sbatch_flags: tuple[str, ...], resources: dict[str, tuple[str, ...]]) -> SlurmOptions:
+def _override(
+    options: SlurmOptions,
+    partition: str | None,
+    account: str | None,
+    array_parallelism: int | None,
+    sbatch_flags: tuple[str, ...],
+    resources: dict[str, tuple[str, ...]],
+) -> SlurmOptions:
     options = replace(options, resources=dict(options.resources), sbatch=[*options.sbatch, *sbatch_flags])
     for key, value in (("partition", partition), ("account", account), ("array_parallelism", array_parallelism)):
         if value is not None:

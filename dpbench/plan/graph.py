@@ -45,11 +45,16 @@ def students(plan: Plan) -> list[Student]:
             if variant in plan.ablations and sparsity not in plan.sparsities:
                 continue  # ablations at the study's sparsities, not along the sweep
             named_variant = variant if variant in plan.ablations or len(plan.variants) > 1 else ""
-            parts = [(many["teachers"], Path(teacher).stem), (len(sparsities) > 1, f"sp{sparsity:g}"),
-                     (bool(named_variant), named_variant), (many["seeds"], f"seed{seed}")]
+            parts = [
+                (many["teachers"], Path(teacher).stem),
+                (len(sparsities) > 1, f"sp{sparsity:g}"),
+                (bool(named_variant), named_variant),
+                (many["seeds"], f"seed{seed}"),
+            ]
             suffix = "".join(f"-{_slug(text)}" for wanted, text in parts if wanted and text)
-            found.append(Student(method + suffix, METHOD_LABELS[method] + suffix, teacher, method, sparsity, variant,
-                                 seed))
+            found.append(
+                Student(method + suffix, METHOD_LABELS[method] + suffix, teacher, method, sparsity, variant, seed)
+            )
     return found
 
 
@@ -71,20 +76,41 @@ def expand(plan: Plan) -> list[Job]:
     out, logs, models = plan.out, plan.out / "logs", plan.out / "models"
     superb_dir, runs = out / "superb", out / "compress"
     jobs: list[Job] = []
-    upstreams: list[tuple[str, tuple[str, ...]]] = [(teacher, ()) for teacher in plan.teachers] \
-        if plan.superb_teachers else []
+    upstreams: list[tuple[str, tuple[str, ...]]] = (
+        [(teacher, ()) for teacher in plan.teachers] if plan.superb_teachers else []
+    )
     for student in students(plan):
-        extra = ["--seed", str(student.seed), *(["--scale", plan.scale] if plan.scale != "cpu" else []),
-                 *plan.compress_args, *variant_args(plan, student.variant)]
-        job = compress_job(plan.compress_data.parent, runs, logs, models, student.method, student.sparsity,
-                           plan.device, student_steps(plan, student), teacher=student.teacher, student=student.id,
-                           name=student.name, extra=extra)
+        extra = [
+            "--seed",
+            str(student.seed),
+            *(["--scale", plan.scale] if plan.scale != "cpu" else []),
+            *plan.compress_args,
+            *variant_args(plan, student.variant),
+        ]
+        job = compress_job(
+            plan.compress_data.parent,
+            runs,
+            logs,
+            models,
+            student.method,
+            student.sparsity,
+            plan.device,
+            student_steps(plan, student),
+            teacher=student.teacher,
+            student=student.id,
+            name=student.name,
+            extra=extra,
+        )
         jobs.append(job)
         upstreams.append((str(models / f"{student.name}.pt"), (job.label,)))
     for upstream, needs in upstreams:
         for task in plan.tasks:
-            jobs += [superb_job(upstream, task, plan.data, superb_dir, logs, plan.store, plan.device, needs,
-                                lr=lr, scale=plan.scale) for lr in plan.lrs]
+            jobs += [
+                superb_job(
+                    upstream, task, plan.data, superb_dir, logs, plan.store, plan.device, needs, lr=lr, scale=plan.scale
+                )
+                for lr in plan.lrs
+            ]
     if plan.efficiency:
         compressions = tuple(job.label for job in jobs if job.kind == "compress")
         models = [*plan.teachers, *(str(models / f"{student.name}.pt") for student in students(plan))]
@@ -98,12 +124,21 @@ def expand(plan: Plan) -> list[Job]:
 def report_job(plan: Plan, needs: list[str]) -> Job:
     """`dpbench report` on the store and the compression runs; it runs after the others have ended,
     whether or not all succeeded (the report shows what finished)."""
-    args = ["report", "--results", str(plan.store), "--runs", str(plan.out / "compress"), "--out",
-            str(plan.out / "report"), "--title", plan.title, "--paper-rows" if plan.paper_rows else "--no-paper-rows"]
+    args = [
+        "report",
+        "--results",
+        str(plan.store),
+        "--runs",
+        str(plan.out / "compress"),
+        "--out",
+        str(plan.out / "report"),
+        "--title",
+        plan.title,
+        "--paper-rows" if plan.paper_rows else "--no-paper-rows",
+    ]
     if len(plan.teachers) == 1:
         args += ["--teacher", Path(plan.teachers[0]).stem]
-    return Job("report", args, plan.out / "logs" / "report.log", 30.0, tuple(needs), kind="report",
-               after_failures=True)
+    return Job("report", args, plan.out / "logs" / "report.log", 30.0, tuple(needs), kind="report", after_failures=True)
 
 
 def _slug(text: str) -> str:

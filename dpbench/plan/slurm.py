@@ -42,8 +42,12 @@ class SlurmLauncher:
         submitted: list[str] = []
         while remaining:
             first = next(job for job in remaining if all(need in ids or _done_need(need, jobs) for need in job.needs))
-            group = [job for job in remaining if _group_key(job) == _group_key(first)
-                     and all(need in ids or _done_need(need, jobs) for need in job.needs)]
+            group = [
+                job
+                for job in remaining
+                if _group_key(job) == _group_key(first)
+                and all(need in ids or _done_need(need, jobs) for need in job.needs)
+            ]
             handles = self._submit(submitit, group, [ids[need] for need in first.needs if need in ids])
             for job, handle in zip(group, handles):
                 ids[job.label] = handle.job_id
@@ -75,14 +79,21 @@ class SlurmLauncher:
             key, _, value = flag.removeprefix("--").partition("=")
             extra[key.replace("-", "_")] = value or True
         params: dict = {
-            "job_name": f"dpbench-{kind}", "time": resources.time, "nodes": resources.nodes,
+            "job_name": f"dpbench-{kind}",
+            "time": resources.time,
+            "nodes": resources.nodes,
             "ntasks_per_node": _tasks_per_node(resources) if kind == "compress" else 1,
-            "cpus_per_task": resources.cpus, "array_parallelism": self.options.array_parallelism,
+            "cpus_per_task": resources.cpus,
+            "array_parallelism": self.options.array_parallelism,
             "additional_parameters": extra,
         }
-        optional = {"gpus_per_node": resources.gpus or None, "mem": resources.mem,
-                    "partition": self.options.partition, "account": self.options.account,
-                    "dependency": f"{'afterany' if after_failures else 'afterok'}:{':'.join(after)}" if after else None}
+        optional = {
+            "gpus_per_node": resources.gpus or None,
+            "mem": resources.mem,
+            "partition": self.options.partition,
+            "account": self.options.account,
+            "dependency": f"{'afterany' if after_failures else 'afterok'}:{':'.join(after)}" if after else None,
+        }
         params.update({key: value for key, value in optional.items() if value is not None})
         return params
 
@@ -91,8 +102,9 @@ class SlurmLauncher:
         """A compression over several GPUs or nodes tells Lightning how many (it reads the rest from Slurm)."""
         if job.kind != "compress" or (resources.nodes == 1 and _tasks_per_node(resources) == 1):
             return job
-        return replace(job, args=[*job.args, "--num-nodes", str(resources.nodes),
-                                  "--devices", str(_tasks_per_node(resources))])
+        return replace(
+            job, args=[*job.args, "--num-nodes", str(resources.nodes), "--devices", str(_tasks_per_node(resources))]
+        )
 
     def wait(self, job_ids: list[str]) -> None:
         """Return once none of `job_ids` is queued or running."""
@@ -136,8 +148,12 @@ def squeue_states(job_ids: list[str]) -> dict[str, str]:
         return {}
     bases = sorted({job_id.split("_")[0] for job_id in job_ids})
     try:
-        result = subprocess.run(["squeue", "--array", "--states=all", "--noheader", "--format=%i %T",
-                                 f"--jobs={','.join(bases)}"], capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            ["squeue", "--array", "--states=all", "--noheader", "--format=%i %T", f"--jobs={','.join(bases)}"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     except FileNotFoundError:
         raise DpbenchError("squeue not found: run on a Slurm login node, or pass --launcher local") from None
     if result.returncode != 0:

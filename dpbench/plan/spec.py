@@ -93,12 +93,19 @@ def plan_from_dict(raw: dict[str, Any], base: Path, origin: str) -> Plan:
         if raw.get(key) in (None, [], ""):
             raise DpbenchError(f"{origin}: `{key}` is required")
     data = _path(base, raw["data"])
-    values = {key: raw[key] for key in raw if key not in ("out", "data", "compress_data", "slurm",
-                                                           "stage1_steps", "stage2_steps")}
-    plan = Plan(out=_path(base, raw["out"]), data=data,
-                compress_data=_path(base, raw.get("compress_data", data / "LibriSpeech")),
-                steps=(raw.get("stage1_steps"), raw.get("stage2_steps")),
-                slurm=_slurm(raw.get("slurm") or {}, origin), **values)
+    values = {
+        key: raw[key]
+        for key in raw
+        if key not in ("out", "data", "compress_data", "slurm", "stage1_steps", "stage2_steps")
+    }
+    plan = Plan(
+        out=_path(base, raw["out"]),
+        data=data,
+        compress_data=_path(base, raw.get("compress_data", data / "LibriSpeech")),
+        steps=(raw.get("stage1_steps"), raw.get("stage2_steps")),
+        slurm=_slurm(raw.get("slurm") or {}, origin),
+        **values,
+    )
     check_plan(plan, origin)
     return plan
 
@@ -120,16 +127,19 @@ def check_plan(plan: Plan, origin: str) -> None:
     if not isinstance(plan.ablations, list) or not set(plan.ablations) <= set(ABLATIONS):
         raise DpbenchError(f"{origin}: `ablations` is a list of presets from {', '.join(ABLATIONS)}")
     if (plan.ablations or plan.sweep) and not set(plan.methods) & set(ABLATION_METHODS):
-        raise DpbenchError(f"{origin}: `ablations` and `sweep` add {', '.join(ABLATION_METHODS)} students; add it to "
-                           "`methods`")
+        raise DpbenchError(
+            f"{origin}: `ablations` and `sweep` add {', '.join(ABLATION_METHODS)} students; add it to `methods`"
+        )
     clash = set(plan.ablations) & set(plan.variants)
     if clash:
         raise DpbenchError(f"{origin}: {sorted(clash)} named both as an ablation and a variant; rename the variant")
     if not all(isinstance(seed, int) for seed in plan.seeds):
         raise DpbenchError(f"{origin}: `seeds` are whole numbers")
     if not all(lr is None or (isinstance(lr, (int, float)) and lr > 0) for lr in plan.lrs):
-        raise DpbenchError(f"{origin}: `lrs` are positive numbers (write 1.0e-4, not 1e-4, for YAML), or null "
-                           "for a task config's own rate")
+        raise DpbenchError(
+            f"{origin}: `lrs` are positive numbers (write 1.0e-4, not 1e-4, for YAML), or null "
+            "for a task config's own rate"
+        )
     bad = [m for m in plan.methods if m not in METHOD_LABELS]
     if bad:
         raise DpbenchError(f"{origin}: unknown methods {bad}; choose from {', '.join(METHOD_LABELS)}")
@@ -158,8 +168,10 @@ def _slurm(raw: dict[str, Any], origin: str) -> SlurmOptions:
         elif key in ("partition", "account", "array_parallelism", "sbatch"):
             setattr(options, key, value)
         else:
-            raise DpbenchError(f"{origin}: unknown key slurm.{key}; slurm has partition, account, "
-                               f"array_parallelism, sbatch and {', '.join(JOB_KINDS)}")
+            raise DpbenchError(
+                f"{origin}: unknown key slurm.{key}; slurm has partition, account, "
+                f"array_parallelism, sbatch and {', '.join(JOB_KINDS)}"
+            )
     return options
 
 

@@ -22,27 +22,27 @@ _CONFIG_KEYS = ("conv_channels", "num_layers", "num_heads", "ffn_dims")  # what 
 class CompressionSummary:
     """A finished compression run: the student's size against its teacher's, how it was trained, where it is."""
 
-    method: str                  # a `dpbench compress --method`
-    name: str                    # the run's name (the SUPERB upstream name of its student)
-    teacher: str                 # the teacher spec: a name or a checkpoint path
-    params: int                  # the student's parameters
-    macs: float                  # the student's MACs per second of 16 kHz audio
+    method: str  # a `dpbench compress --method`
+    name: str  # the run's name (the SUPERB upstream name of its student)
+    teacher: str  # the teacher spec: a name or a checkpoint path
+    params: int  # the student's parameters
+    macs: float  # the student's MACs per second of 16 kHz audio
     teacher_params: int
     teacher_macs: float
-    target: dict[str, Any]       # {"kind": "params" | "macs", "sparsity": float}
-    sparsity: float              # 1 - params / teacher_params
-    macs_sparsity: float         # 1 - macs / teacher_macs
-    size_vs_target: float        # the student's size (of the target's kind) over the size budget
-    config: dict[str, Any]       # the student's EncoderConfig.to_dict()
+    target: dict[str, Any]  # {"kind": "params" | "macs", "sparsity": float}
+    sparsity: float  # 1 - params / teacher_params
+    macs_sparsity: float  # 1 - macs / teacher_macs
+    size_vs_target: float  # the student's size (of the target's kind) over the size budget
+    config: dict[str, Any]  # the student's EncoderConfig.to_dict()
     teacher_config: dict[str, Any]
     kept_units: dict[str, list[int]]  # per layer: conv_channels, num_heads, ffn_dims
-    distill_pairs: list[list[int]]    # [student layer, teacher layer] of each distillation target
+    distill_pairs: list[list[int]]  # [student layer, teacher layer] of each distillation target
     calibration: dict[str, Any] | None  # the gate calibration record (None: no gates)
-    steps: dict[str, int]        # {"prune": stage-1 steps, "final": stage-2 steps}
+    steps: dict[str, int]  # {"prune": stage-1 steps, "final": stage-2 steps}
     wall_time_s: float
-    student_path: str            # RUN/student.pt, absolute
-    losses: dict[str, float]     # "<stage>_<term>": mean over the stage's last logged steps
-    options: dict[str, Any]      # compress_config.json: the options that decide the result
+    student_path: str  # RUN/student.pt, absolute
+    losses: dict[str, float]  # "<stage>_<term>": mean over the stage's last logged steps
+    options: dict[str, Any]  # compress_config.json: the options that decide the result
     # added after the first runs; None in their summaries
     distill_heads: list[int] | None = None  # the linear (or Linear + GELU) head each pair uses
     student_dropouts: dict[str, float] | None = None

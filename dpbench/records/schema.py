@@ -23,11 +23,15 @@ def check_version(data: Mapping[str, Any], where: str, current: int, rewrite: st
     _check_object(data, where, rewrite)
     version = data.get(VERSION_KEY, UNVERSIONED)
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise DpbenchError(f"{where}: {VERSION_KEY} {version!r} is not a version number (1, 2, ...); "
-                           f"fix the file or {rewrite} to write it again")
+        raise DpbenchError(
+            f"{where}: {VERSION_KEY} {version!r} is not a version number (1, 2, ...); "
+            f"fix the file or {rewrite} to write it again"
+        )
     if version > current:
-        raise DpbenchError(f"{where}: written with {VERSION_KEY} {version}, newer than this dpbench reads "
-                           f"(up to {current}); upgrade dpbench, or {rewrite} with this one")
+        raise DpbenchError(
+            f"{where}: written with {VERSION_KEY} {version}, newer than this dpbench reads "
+            f"(up to {current}); upgrade dpbench, or {rewrite} with this one"
+        )
     return version
 
 
@@ -45,8 +49,10 @@ def parse(cls: type[Record], data: Any, where: str, rewrite: str) -> Record:
             continue
         value = data[field.name]
         if not matches(value, hints[field.name]):
-            raise DpbenchError(f"{where}: field {field.name!r} is {value!r}, expected {type_name(hints[field.name])}; "
-                               f"fix the file or {rewrite}")
+            raise DpbenchError(
+                f"{where}: field {field.name!r} is {value!r}, expected {type_name(hints[field.name])}; "
+                f"fix the file or {rewrite}"
+            )
         values[field.name] = value
     if missing:
         raise DpbenchError(f"{where}: missing {missing}; {rewrite}")
@@ -60,13 +66,15 @@ def _check_object(data: Any, where: str, rewrite: str) -> None:
 
 def to_json(record: Any, version: int) -> dict[str, Any]:
     """A record as the JSON object its files hold: its fields, then its version."""
-    return {**{field.name: getattr(record, field.name) for field in dataclasses.fields(record)},
-            VERSION_KEY: version}
+    return {**{field.name: getattr(record, field.name) for field in dataclasses.fields(record)}, VERSION_KEY: version}
 
 
 def required_fields(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls)
-                 if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+    return tuple(
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    )
 
 
 def matches(value: Any, hint: Any) -> bool:
@@ -88,8 +96,9 @@ def matches(value: Any, hint: Any) -> bool:
     if hint is str:
         return isinstance(value, str)
     if hint is dict or origin is dict:
-        return isinstance(value, dict) and (not args or all(
-            matches(k, args[0]) and matches(v, args[1]) for k, v in value.items()))
+        return isinstance(value, dict) and (
+            not args or all(matches(k, args[0]) and matches(v, args[1]) for k, v in value.items())
+        )
     if hint is list or origin in (list, tuple):
         return isinstance(value, (list, tuple)) and (not args or all(matches(v, args[0]) for v in value))
     raise TypeError(f"record field type {hint!r} is not supported by dpbench.records.schema")

@@ -22,31 +22,31 @@ class SuperbResult:
     """One metric of one upstream on one task at one learning rate. Values are in SUPERB's units: accuracy,
     PER, WER, CER, EER, DER in percent; MTWV as a fraction."""
 
-    task: str                    # "KS", "IC", "PR", "ASR", "ER", "SID", "QbE", "SF", "ASV", "SD"
-    metric: str                  # e.g. "accuracy", "per", "wer"
-    value: float                 # on the test set
+    task: str  # "KS", "IC", "PR", "ASR", "ER", "SID", "QbE", "SF", "ASV", "SD"
+    metric: str  # e.g. "accuracy", "per", "wer"
+    value: float  # on the test set
     higher_is_better: bool
-    upstream: str                # display name of the model, e.g. "DPHuBERT" or "tiny-hubert"
-    upstream_path: str           # checkpoint path or teacher name
-    params: int | None           # parameter count of the upstream (None: an s3prl hub entry)
-    macs: float | None           # MACs per second of 16 kHz audio
+    upstream: str  # display name of the model, e.g. "DPHuBERT" or "tiny-hubert"
+    upstream_path: str  # checkpoint path or teacher name
+    params: int | None  # parameter count of the upstream (None: an s3prl hub entry)
+    macs: float | None  # MACs per second of 16 kHz audio
     lr: float
     steps: int
-    scale: str                   # "cpu" or "paper"
+    scale: str  # "cpu" or "paper"
     wall_time_s: float
     config_hash: str
     run_dir: str
     timestamp: float
     # added after the first records; None in theirs
-    dev_value: float | None = None      # the dev-set value that selected the checkpoint (None where there is none)
+    dev_value: float | None = None  # the dev-set value that selected the checkpoint (None where there is none)
     upstream_sha256: str | None = None  # content hash of the upstream checkpoint (None for hub entries)
-    seed: int | None = None             # downstream training seed (None: s3prl's default)
-    ci_low: float | None = None         # 95% bootstrap interval over test items (dpbench.stats)
+    seed: int | None = None  # downstream training seed (None: s3prl's default)
+    ci_low: float | None = None  # 95% bootstrap interval over test items (dpbench.stats)
     ci_high: float | None = None
-    n_items: int | None = None          # number of test items the interval resamples
-    items_path: str | None = None       # JSON of per-item results (dpbench.stats.Items), for paired comparisons
+    n_items: int | None = None  # number of test items the interval resamples
+    items_path: str | None = None  # JSON of per-item results (dpbench.stats.Items), for paired comparisons
     device: str | None = None
-    details: dict[str, Any] | None = None      # per-fold / per-checkpoint values
+    details: dict[str, Any] | None = None  # per-fold / per-checkpoint values
     secondary: dict[str, float] | None = None  # other metrics of the task, each also stored as its own record
 
     def to_json(self) -> dict[str, Any]:
@@ -71,4 +71,3 @@ def read_result(path: Path) -> SuperbResult:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise DpbenchError(f"{path}: cannot read it as JSON ({error}); {_REWRITE}") from error
     return parse_result(data, str(path))
-

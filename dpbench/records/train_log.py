@@ -24,16 +24,16 @@ class TrainLogRow:
     """One optimizer step: its loss terms averaged over accumulated micro-batches, sparsity, multipliers, lr.
     Terms a stage does not have are None (empty cells)."""
 
-    step: int                         # the stage's optimizer step (each stage counts from 1)
-    stage: str                        # "prune" (stage 1) or "final" (stage 2)
-    loss: float                       # distill_loss + reg_loss
+    step: int  # the stage's optimizer step (each stage counts from 1)
+    stage: str  # "prune" (stage 1) or "final" (stage 2)
+    loss: float  # distill_loss + reg_loss
     distill_loss: float | None = None
-    reg_loss: float | None = None     # the Lagrangian sparsity penalty
+    reg_loss: float | None = None  # the Lagrangian sparsity penalty
     expected_sparsity: float | None = None
     target_sparsity: float | None = None
     lambda1: float | None = None
     lambda2: float | None = None
-    lr: float | None = None           # the main parameter group's learning rate
+    lr: float | None = None  # the main parameter group's learning rate
 
     def cells(self) -> list[str]:
         """The row as CSV cells: numbers to 6 significant digits, None as empty, then the version."""
@@ -71,8 +71,7 @@ def read_log(path: Path) -> list[TrainLogRow]:
             columns = reader.fieldnames or []
             missing = [name for name in REQUIRED if name not in columns]
             if missing:
-                raise DpbenchError(f"{path}: missing columns {missing}; expected at least {list(REQUIRED)}; "
-                                   f"{_REWRITE}")
+                raise DpbenchError(f"{path}: missing columns {missing}; expected at least {list(REQUIRED)}; {_REWRITE}")
             return [_parse_row(cells, f"{path}:{reader.line_num}") for cells in reader]
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise DpbenchError(f"{path}: cannot read it as CSV ({error}); {_REWRITE}") from error
@@ -82,8 +81,7 @@ def _parse_row(cells: dict[str | None, str | None], where: str) -> TrainLogRow:
     if None in cells or any(value is None for value in cells.values()):
         raise DpbenchError(f"{where}: the row does not have one cell per column; {_REWRITE}")
     version = cells.get(VERSION_KEY)
-    check_version({VERSION_KEY: _number(version, where, VERSION_KEY, int)} if version else {}, where, VERSION,
-                  _REWRITE)
+    check_version({VERSION_KEY: _number(version, where, VERSION_KEY, int)} if version else {}, where, VERSION, _REWRITE)
     values: dict[str, object] = {}
     for name in FIELDS:
         cell = cells.get(name) or ""

@@ -40,9 +40,14 @@ class AblationTable:
 def reference_run(run: CompressionRun, runs: dict[str, CompressionRun]) -> str | None:
     """The model row of the full DPHuBERT run that `run` ablates: same method, teacher and target
     sparsity, no preset; the same seed when one such run has it."""
-    candidates = [model for model, other in runs.items() if other.ablation is None and other.method == run.method
-                  and other.summary.teacher == run.summary.teacher
-                  and other.target_sparsity == run.target_sparsity]
+    candidates = [
+        model
+        for model, other in runs.items()
+        if other.ablation is None
+        and other.method == run.method
+        and other.summary.teacher == run.summary.teacher
+        and other.target_sparsity == run.target_sparsity
+    ]
     seed = run.summary.options.get("seed")
     same_seed = [m for m in candidates if runs[m].summary.options.get("seed") == seed]
     return (same_seed or candidates or [None])[0]
@@ -62,8 +67,16 @@ def ablation_table(cells: pd.DataFrame, run_of: dict[str, CompressionRun]) -> Ab
         for task in TASKS:
             if (model, task.name) not in by_cell.index:
                 continue
-            row = {"ablation": run.ablation, "model": model, "reference": reference, "task": task.name,
-                   "metric": task.primary.name, "change": math.nan, "ci_low": math.nan, "ci_high": math.nan}
+            row = {
+                "ablation": run.ablation,
+                "model": model,
+                "reference": reference,
+                "task": task.name,
+                "metric": task.primary.name,
+                "change": math.nan,
+                "ci_low": math.nan,
+                "ci_high": math.nan,
+            }
             if reference is not None and (reference, task.name) in by_cell.index:
                 ablated, full = by_cell.loc[(model, task.name)], by_cell.loc[(reference, task.name)]
                 row["change"] = float(ablated["value"]) - float(full["value"])
@@ -73,8 +86,9 @@ def ablation_table(cells: pd.DataFrame, run_of: dict[str, CompressionRun]) -> Ab
         return None
     frame = pd.DataFrame(rows)
     order = {name: index for index, name in enumerate(ABLATIONS)}  # the presets' order, then unknown names
-    frame = frame.sort_values("ablation", key=lambda names: names.map(lambda n: order.get(n, len(order))),
-                              kind="stable", ignore_index=True)
+    frame = frame.sort_values(
+        "ablation", key=lambda names: names.map(lambda n: order.get(n, len(order))), kind="stable", ignore_index=True
+    )
     return AblationTable(frame)
 
 
@@ -126,5 +140,6 @@ def to_html(table: AblationTable) -> str:
     headers, rows = _display(table)
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return (f"<table><caption>{html.escape(CAPTION)}</caption><thead><tr>{head}</tr></thead>"
-            f"<tbody>{body}</tbody></table>")
+    return (
+        f"<table><caption>{html.escape(CAPTION)}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    )

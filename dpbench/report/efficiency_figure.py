@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullFormatter
 from matplotlib.lines import Line2D
+from matplotlib.ticker import NullFormatter
 
 from dpbench.report.plotting import method_color, new_figure
 from dpbench.report.tasks import TASKS
@@ -60,18 +60,33 @@ def efficiency_figure(points: pd.DataFrame) -> Figure:
             for _, point in here.iterrows():
                 color, marker = style[point["model"]]
                 interval = _error(point) if has_interval else None
-                axis.errorbar([point[cost]], [point["value"]], yerr=interval, color=color, marker=marker,
-                              markersize=7, linestyle="", capsize=3)
+                axis.errorbar(
+                    [point[cost]],
+                    [point["value"]],
+                    yerr=interval,
+                    color=color,
+                    marker=marker,
+                    markersize=7,
+                    linestyle="",
+                    capsize=3,
+                )
             front = pareto_front(here[cost].to_numpy(float), here["value"].to_numpy(float), metric.higher_is_better)
-            axis.plot(here.loc[front, cost], here.loc[front, "value"], color="#444444", linewidth=1,
-                      linestyle="--", drawstyle="steps-post", zorder=0)
+            axis.plot(
+                here.loc[front, cost],
+                here.loc[front, "value"],
+                color="#444444",
+                linewidth=1,
+                linestyle="--",
+                drawstyle="steps-post",
+                zorder=0,
+            )
             _log_axis(axis, here[cost].to_numpy(float))
             axis.set_xlabel(label, fontsize=8)
             axis.set_ylabel(f"{metric.label} {metric.arrow}", fontsize=8)
             axis.set_title(task.name, loc="left", fontsize=10, fontweight="bold")
             axis.tick_params(labelsize=7)
             axis.grid(True, alpha=0.3)
-    for axis in axes[2 * len(tasks):]:
+    for axis in axes[2 * len(tasks) :]:
         axis.set_visible(False)
     handles = [Line2D([], [], color=style[m][0], marker=style[m][1], linestyle="", label=m) for m in models]
     handles.append(Line2D([], [], color="#444444", linestyle="--", label="Pareto front"))

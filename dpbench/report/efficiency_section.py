@@ -38,8 +38,10 @@ def efficiency_section(results: Path | None, out: Path, paper_rows: bool = True)
         return section
     rows = efficiency_table.efficiency_rows(records)
     headers, body = efficiency_table.display_table(rows, _paper_params() if paper_rows else None)
-    for name, text in (("efficiency.md", efficiency_table.to_markdown(headers, body)),
-                       ("efficiency.csv", efficiency_table.to_csv(rows))):
+    for name, text in (
+        ("efficiency.md", efficiency_table.to_markdown(headers, body)),
+        ("efficiency.csv", efficiency_table.to_csv(rows)),
+    ):
         atomic_write_text(out / name, text)
         section.written.append(out / name)
     section.table_html = efficiency_table.to_html(headers, body)
@@ -51,15 +53,21 @@ def efficiency_section(results: Path | None, out: Path, paper_rows: bool = True)
         return section
     points = score_points(cells[cells["source"] == MEASURED_SOURCE], rows, rtf_column)
     if points.empty:
-        section.notes.append("efficiency figure skipped: no measured model has both SUPERB results and an "
-                             "efficiency record (their names must match)")
+        section.notes.append(
+            "efficiency figure skipped: no measured model has both SUPERB results and an "
+            "efficiency record (their names must match)"
+        )
         return section
     section.written += save_figure(efficiency_figure(points), out, FIGURE_STEM)
-    section.figures.append(FigureEntry(
-        "Score against cost", out / f"{FIGURE_STEM}.png",
-        "Primary metric of each task against real-time factor and against MACs per second of audio (log scales), "
-        "one marker per model; the dashed step line is the Pareto front (no other model is both cheaper and "
-        "better). Error bars are the records' intervals where they carry one."))
+    section.figures.append(
+        FigureEntry(
+            "Score against cost",
+            out / f"{FIGURE_STEM}.png",
+            "Primary metric of each task against real-time factor and against MACs per second of audio (log scales), "
+            "one marker per model; the dashed step line is the Pareto front (no other model is both cheaper and "
+            "better). Error bars are the records' intervals where they carry one.",
+        )
+    )
     return section
 
 

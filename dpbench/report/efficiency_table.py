@@ -12,10 +12,12 @@ from dpbench.efficiency.records import EFFICIENCY_KIND
 from dpbench.results import open_store
 
 CASE_COLUMNS = ("rtf", "rtf_q1", "rtf_q3", "peak_memory_mb")
-CAPTION = ("Params: parameters (a supernet: its sampled subnet). MACs: multiply-accumulates per second of 16 kHz "
-           "audio on a 10 s clip (matrix products, convolutions and attention). RTF: median forward seconds per "
-           "second of audio at batch 1 and 8 (quartiles in brackets). Memory: the forward's peak over the loaded "
-           "model. Paper rows show published parameter counts only.")
+CAPTION = (
+    "Params: parameters (a supernet: its sampled subnet). MACs: multiply-accumulates per second of 16 kHz "
+    "audio on a 10 s clip (matrix products, convolutions and attention). RTF: median forward seconds per "
+    "second of audio at batch 1 and 8 (quartiles in brackets). Memory: the forward's peak over the loaded "
+    "model. Paper rows show published parameter counts only."
+)
 
 
 def load_efficiency(path: Path) -> pd.DataFrame:
@@ -35,8 +37,10 @@ def efficiency_rows(records: pd.DataFrame) -> pd.DataFrame:
 
 
 def _cases(rows: pd.DataFrame) -> list[str]:
-    return sorted({c[len("rtf_"):] for c in rows.columns if c.startswith("rtf_") and not c.startswith("rtf_q")},
-                  key=lambda case: (case.split("_b")[0] != "cpu", int(case.split("_b")[1])))
+    return sorted(
+        {c[len("rtf_") :] for c in rows.columns if c.startswith("rtf_") and not c.startswith("rtf_q")},
+        key=lambda case: (case.split("_b")[0] != "cpu", int(case.split("_b")[1])),
+    )
 
 
 def display_table(rows: pd.DataFrame, paper: pd.DataFrame | None = None) -> tuple[list[str], list[list[str]]]:
@@ -50,8 +54,9 @@ def display_table(rows: pd.DataFrame, paper: pd.DataFrame | None = None) -> tupl
         cells = [row["model"], f"{row['params'] / 1e6:.2f}", f"{row['macs'] / 1e9:.3f}"]
         for case in cases:
             rtf = row.get(f"rtf_{case}")
-            cells.append("—" if pd.isna(rtf) else
-                         f"{rtf:.4f} [{row[f'rtf_q1_{case}']:.4f}, {row[f'rtf_q3_{case}']:.4f}]")
+            cells.append(
+                "—" if pd.isna(rtf) else f"{rtf:.4f} [{row[f'rtf_q1_{case}']:.4f}, {row[f'rtf_q3_{case}']:.4f}]"
+            )
         for case in cases:
             memory = row.get(f"peak_memory_mb_{case}")
             cells.append("—" if memory is None or pd.isna(memory) else f"{memory:.1f}")
@@ -76,7 +81,8 @@ def to_html(headers: list[str], body: list[list[str]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     trs = "".join(
         f'<tr class="{"paper" if cells[0].endswith("(paper)") else "measured"}">'
-        + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
+        + "".join(f"<td>{html.escape(c)}</td>" for c in cells)
+        + "</tr>"
         for cells in body
     )
     return f"<table><caption>{html.escape(CAPTION)}</caption><thead><tr>{head}</tr></thead><tbody>{trs}</tbody></table>"

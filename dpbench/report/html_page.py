@@ -34,9 +34,16 @@ class FigureEntry:
     caption: str
 
 
-def render_page(title: str, inputs: list[str], table_html: str | None, downloads: list[Path],
-                figures: list[FigureEntry], notes: list[str], efficiency_html: str | None = None,
-                tables: tuple[tuple[str, str], ...] = ()) -> str:
+def render_page(
+    title: str,
+    inputs: list[str],
+    table_html: str | None,
+    downloads: list[Path],
+    figures: list[FigureEntry],
+    notes: list[str],
+    efficiency_html: str | None = None,
+    tables: tuple[tuple[str, str], ...] = (),
+) -> str:
     """The page as one HTML string; nothing is loaded from outside it. `tables`: more (heading, HTML
     table) sections after the SUPERB results."""
     parts = [

@@ -39,8 +39,15 @@ def layer_figure(weights: pd.DataFrame, run_of: dict[str, CompressionRun]) -> Fi
         for index, task in enumerate(tasks):
             line = here[here["task"] == task].sort_values("layer")
             if not line.empty:
-                weight_axis.plot(line["layer"], line["weight"], color=_TASK_COLORS[task],
-                                 marker=_MARKERS[index % len(_MARKERS)], markersize=4, linewidth=1.3, label=task)
+                weight_axis.plot(
+                    line["layer"],
+                    line["weight"],
+                    color=_TASK_COLORS[task],
+                    marker=_MARKERS[index % len(_MARKERS)],
+                    markersize=4,
+                    linewidth=1.3,
+                    label=task,
+                )
         depth = int(here["layer"].max())
         uniform = 1.0 / (depth + 1)
         weight_axis.axhline(uniform, color=TEACHER_COLOR, linestyle=":", linewidth=0.8)
@@ -67,8 +74,9 @@ def layer_figure(weights: pd.DataFrame, run_of: dict[str, CompressionRun]) -> Fi
         axis.spines[["top", "right"]].set_visible(False)
     axes[-1][0].set_xlabel("hidden state (0: transformer input, i: layer i)")
     axes[-1][1].set_xlabel("layer")
-    handles = [Line2D([], [], color=_TASK_COLORS[t], marker=_MARKERS[i % len(_MARKERS)], label=t)
-               for i, t in enumerate(tasks)]
+    handles = [
+        Line2D([], [], color=_TASK_COLORS[t], marker=_MARKERS[i % len(_MARKERS)], label=t) for i, t in enumerate(tasks)
+    ]
     handles += [Line2D([], [], color=c, linewidth=6, label=f"kept {name}") for name, c in _KEPT_COLORS.items()]
     handles.append(Line2D([], [], color=TEACHER_COLOR, linestyle=":", label="uniform weight"))
     figure.legend(handles=handles, loc="outside upper center", ncols=min(len(handles), 7), frameon=False)

@@ -71,13 +71,27 @@ def layer_weights(records: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
     shown = cells[cells["metric"] == cells["task"].map(primary)]
     rows = []
     for _, cell in shown.iterrows():
-        same = records[(records["model"] == cell["model"]) & (records["task"] == cell["task"])
-                       & (records["metric"] == cell["metric"]) & (records["lr"].map(repr) == repr(cell["lr"]))]
-        found = [w for w in (read_layer_weights(Path(d)) for d in same["run_dir"].dropna().unique()
-                             if Path(d).is_dir()) if w is not None]
+        same = records[
+            (records["model"] == cell["model"])
+            & (records["task"] == cell["task"])
+            & (records["metric"] == cell["metric"])
+            & (records["lr"].map(repr) == repr(cell["lr"]))
+        ]
+        found = [
+            w
+            for w in (read_layer_weights(Path(d)) for d in same["run_dir"].dropna().unique() if Path(d).is_dir())
+            if w is not None
+        ]
         if not found or len({len(w) for w in found}) > 1:
             continue
         for layer, weight in enumerate(np.mean(found, axis=0)):
-            rows.append({"model": cell["model"], "task": cell["task"], "layer": layer, "weight": float(weight),
-                         "runs": len(found)})
+            rows.append(
+                {
+                    "model": cell["model"],
+                    "task": cell["task"],
+                    "layer": layer,
+                    "weight": float(weight),
+                    "runs": len(found),
+                }
+            )
     return pd.DataFrame(rows, columns=["model", "task", "layer", "weight", "runs"])

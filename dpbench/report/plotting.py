@@ -25,7 +25,7 @@ def new_figure(width: float, height: float) -> Figure:
 # One colour per method in every figure; unknown methods take the rest in turn.
 METHOD_COLORS = {"dphubert": PALETTE[0], "distilhubert": PALETTE[1], "fithubert": PALETTE[2], "half": PALETTE[3]}
 _COLOR_BY_LABEL = {method_label(method): color for method, color in METHOD_COLORS.items()}
-_SPARE_COLORS = PALETTE[len(METHOD_COLORS):]
+_SPARE_COLORS = PALETTE[len(METHOD_COLORS) :]
 
 
 def method_color(method: str) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -65,11 +66,26 @@ def pruning_figure(runs: list[CompressionRun]) -> Figure:
         for index, run in enumerate(runs):
             kept = np.asarray(read(run.config), dtype=float)
             offsets = np.arange(1, len(kept) + 1) - 0.4 + bar_width * (index + 0.5)
-            axis.bar(offsets, kept, width=bar_width * 0.92, color=method_color(run.method), hatch=hatches[index],
-                     edgecolor="white", linewidth=0, zorder=2)
+            axis.bar(
+                offsets,
+                kept,
+                width=bar_width * 0.92,
+                color=method_color(run.method),
+                hatch=hatches[index],
+                edgecolor="white",
+                linewidth=0,
+                zorder=2,
+            )
             removed = offsets[kept == 0]
-            axis.scatter(removed, np.full(len(removed), 0.04 * capacity.max()), marker="x", s=60,
-                         linewidths=2, color=method_color(run.method), zorder=3)
+            axis.scatter(
+                removed,
+                np.full(len(removed), 0.04 * capacity.max()),
+                marker="x",
+                s=60,
+                linewidths=2,
+                color=method_color(run.method),
+                zorder=3,
+            )
         axis.set_title(title, loc="left", fontsize=11)
         axis.set_xlabel(x_name)
         axis.set_xticks(positions)
@@ -80,10 +96,22 @@ def pruning_figure(runs: list[CompressionRun]) -> Figure:
         axis.set_axisbelow(True)
         axis.spines[["top", "right"]].set_visible(False)
     handles = [Patch(facecolor=_TEACHER_FILL, edgecolor=_TEACHER_EDGE, label="teacher (unpruned)")]
-    handles += [Patch(facecolor=method_color(run.method), hatch=hatches[i], edgecolor="white",
-                      label=_student_label(run)) for i, run in enumerate(runs)]
-    handles.append(Line2D([], [], marker="x", linestyle="", color="black", markersize=7, markeredgewidth=2,
-                          label="block removed (0 kept)"))
+    handles += [
+        Patch(facecolor=method_color(run.method), hatch=hatches[i], edgecolor="white", label=_student_label(run))
+        for i, run in enumerate(runs)
+    ]
+    handles.append(
+        Line2D(
+            [],
+            [],
+            marker="x",
+            linestyle="",
+            color="black",
+            markersize=7,
+            markeredgewidth=2,
+            label="block removed (0 kept)",
+        )
+    )
     if len({run.config["num_layers"] for run in runs}) > 1:
         handles.append(Patch(facecolor="white", edgecolor="white", label="no bar: the student has fewer layers"))
     figure.legend(handles=handles, loc="outside upper center", ncols=2, fontsize=8.5, frameon=False)

@@ -67,8 +67,9 @@ def find_run_dirs(paths: list[Path]) -> list[Path]:
 def load_run(path: Path) -> CompressionRun:
     """Read and check one run folder."""
     log_path = path / TRAIN_LOG_FILE
-    return CompressionRun(path=path, summary=read_summary(path),
-                          train_log=_read_log(log_path) if log_path.is_file() else None)
+    return CompressionRun(
+        path=path, summary=read_summary(path), train_log=_read_log(log_path) if log_path.is_file() else None
+    )
 
 
 def load_runs(paths: list[Path]) -> list[CompressionRun]:
@@ -115,8 +116,14 @@ def teachers_by_model(records: pd.DataFrame, runs: list[CompressionRun]) -> dict
     found: dict[str, str] = {}
     for model, run in runs_by_model(records, runs).items():
         spec = run.summary.teacher
-        match = next((name for name, upstream, path in rows if name != model and (
-            _same_path(path, spec) or upstream in (spec, Path(spec).stem))), None)
+        match = next(
+            (
+                name
+                for name, upstream, path in rows
+                if name != model and (_same_path(path, spec) or upstream in (spec, Path(spec).stem))
+            ),
+            None,
+        )
         if match is not None:
             found[model] = match
     return found

@@ -35,8 +35,10 @@ def load_records(path: str | Path) -> pd.DataFrame:
             "`dpbench superb` writes to"
         )
     store = open_store(path)
-    records = [parse_result(record, _where(store, record, number)).to_json()
-               for number, record in enumerate(store.records(), start=1)]
+    records = [
+        parse_result(record, _where(store, record, number)).to_json()
+        for number, record in enumerate(store.records(), start=1)
+    ]
     frame = pd.DataFrame(records)
     frame.attrs["skipped_lines"] = list(store.skipped)
     if frame.empty:
@@ -94,8 +96,15 @@ def best_cells(records: pd.DataFrame) -> pd.DataFrame:
     frame["lr_key"] = frame["lr"].map(repr)
     per_rate = (
         frame.groupby(["model", "task", "metric", "lr_key"], sort=False)
-        .agg(value=("value", "mean"), runs=("value", "size"), lr=("lr", "first"), std=("value", "std"),
-             ci_low=("ci_low", "first"), ci_high=("ci_high", "first"), items_paths=("items_path", _all_paths))
+        .agg(
+            value=("value", "mean"),
+            runs=("value", "size"),
+            lr=("lr", "first"),
+            std=("value", "std"),
+            ci_low=("ci_low", "first"),
+            ci_high=("ci_high", "first"),
+            items_paths=("items_path", _all_paths),
+        )
         .reset_index()
     )
     several = per_rate["runs"] > 1  # one run's interval does not describe a mean over seeds

@@ -20,8 +20,14 @@ UNMATCHED = "no run folder"
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 
 
-def primary_points(cells: pd.DataFrame, teacher: str, teacher_params: float, methods: dict[str, str],
-                   sparsity_of: dict[str, float] | None = None, teachers: Collection[str] = ()) -> pd.DataFrame:
+def primary_points(
+    cells: pd.DataFrame,
+    teacher: str,
+    teacher_params: float,
+    methods: dict[str, str],
+    sparsity_of: dict[str, float] | None = None,
+    teachers: Collection[str] = (),
+) -> pd.DataFrame:
     """The primary metric of every task for models with a parameter count, with `sparsity` (% of the
     teacher's parameters removed) and `method` (the line: a method key or label from `methods`;
     teachers: "teacher"). `sparsity_of` gives a student's sparsity from its run (relative to its own
@@ -35,8 +41,7 @@ def primary_points(cells: pd.DataFrame, teacher: str, teacher_params: float, met
         for model, params in zip(points["model"], points["params"])
     ]
     points["method"] = [
-        "teacher" if model in all_teachers else method_label(methods.get(model, UNMATCHED))
-        for model in points["model"]
+        "teacher" if model in all_teachers else method_label(methods.get(model, UNMATCHED)) for model in points["model"]
     ]
     return points
 
@@ -59,8 +64,9 @@ def _interval_bars(axis, group: pd.DataFrame, color: str) -> None:
     if not known.empty:
         low = (known["value"] - known["ci_low"]).clip(lower=0)
         high = (known["ci_high"] - known["value"]).clip(lower=0)
-        axis.errorbar(known["sparsity"], known["value"], yerr=[low, high], fmt="none", ecolor=color,
-                      elinewidth=1, capsize=3)
+        axis.errorbar(
+            known["sparsity"], known["value"], yerr=[low, high], fmt="none", ecolor=color, elinewidth=1, capsize=3
+        )
 
 
 def sparsity_figure(points: pd.DataFrame, annotate: bool = True) -> Figure:
@@ -80,18 +86,38 @@ def sparsity_figure(points: pd.DataFrame, annotate: bool = True) -> Figure:
             axis.axhline(level, color=TEACHER_COLOR, linestyle=":", linewidth=1)
             axis.plot([0.0], [level], marker="*", markersize=13, color=TEACHER_COLOR, linestyle="")
             if annotate and len(teachers) > 1:
-                axis.annotate(teacher["model"], (0.0, level), textcoords="offset points", xytext=(4, 4),
-                              fontsize=6.5, color=TEACHER_COLOR)
+                axis.annotate(
+                    teacher["model"],
+                    (0.0, level),
+                    textcoords="offset points",
+                    xytext=(4, 4),
+                    fontsize=6.5,
+                    color=TEACHER_COLOR,
+                )
         for method in methods:
             group = here[here["method"] == method].sort_values("sparsity")
             color, marker = style[method]
-            axis.plot(group["sparsity"], group["value"], color=color, marker=marker, markersize=6, label=method,
-                      linestyle="" if method == UNMATCHED else "-", linewidth=1.5)
+            axis.plot(
+                group["sparsity"],
+                group["value"],
+                color=color,
+                marker=marker,
+                markersize=6,
+                label=method,
+                linestyle="" if method == UNMATCHED else "-",
+                linewidth=1.5,
+            )
             _interval_bars(axis, group, color)
             if annotate:
                 for _, point in group.iterrows():
-                    axis.annotate(point["model"], (point["sparsity"], point["value"]), textcoords="offset points",
-                                  xytext=(4, 4), fontsize=6.5, color=color)
+                    axis.annotate(
+                        point["model"],
+                        (point["sparsity"], point["value"]),
+                        textcoords="offset points",
+                        xytext=(4, 4),
+                        fontsize=6.5,
+                        color=color,
+                    )
         metric = task.primary
         axis.set_title(f"{task.name}", loc="left", fontsize=11, fontweight="bold")
         axis.set_ylabel(f"{metric.label} {metric.arrow}" + (" (%)" if metric.percent else ""))
@@ -99,7 +125,7 @@ def sparsity_figure(points: pd.DataFrame, annotate: bool = True) -> Figure:
         axis.set_xlim(-5, 100)
         axis.grid(color="#e3e3e3", linewidth=0.6)
         axis.spines[["top", "right"]].set_visible(False)
-    for axis in axes[len(tasks):]:
+    for axis in axes[len(tasks) :]:
         axis.set_visible(False)
     handles = [Line2D([], [], marker="*", markersize=12, color=TEACHER_COLOR, linestyle=":", label="teacher")]
     handles += [Line2D([], [], color=style[m][0], marker=style[m][1], label=m) for m in methods]

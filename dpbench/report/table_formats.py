@@ -8,15 +8,30 @@ import math
 import pandas as pd
 
 from dpbench.report.tables import (
-    SCORE_COLUMN, SCORE_TASKS_COLUMN, UNCERTAINTY_COLUMNS, UNCERTAINTY_SEPARATOR, SuperbTable,
+    SCORE_COLUMN,
+    SCORE_TASKS_COLUMN,
+    UNCERTAINTY_COLUMNS,
+    UNCERTAINTY_SEPARATOR,
+    SuperbTable,
 )
-from dpbench.report.uncertainty import TIE_MARK
 from dpbench.report.tasks import TASKS, TaskSpec, column_key
+from dpbench.report.uncertainty import TIE_MARK
 
 MISSING = "—"
-_LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-                   "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}",
-                   "±": r"$\pm$", TIE_MARK: r"$\approx$"}
+_LATEX_SPECIALS = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\^{}",
+    "±": r"$\pm$",
+    TIE_MARK: r"$\approx$",
+}
 
 
 def _is_missing(value: object) -> bool:
@@ -108,8 +123,14 @@ def to_latex(table: SuperbTable) -> str:
         [
             r"\begin{table*}[t]",
             r"\centering",
-            r"\caption{" + _latex_escape(table.caption).replace("↑", r"$\uparrow$").replace("↓", r"$\downarrow$")
-            .replace(MISSING, "--").replace("−", "-").replace("≥", r"$\geq$") + "}",
+            r"\caption{"
+            + _latex_escape(table.caption)
+            .replace("↑", r"$\uparrow$")
+            .replace("↓", r"$\downarrow$")
+            .replace(MISSING, "--")
+            .replace("−", "-")
+            .replace("≥", r"$\geq$")
+            + "}",
             r"\resizebox{\textwidth}{!}{%",
             r"\begin{tabular}{l" + "r" * (len(headers) - 1) + "}",
             r"\toprule",
@@ -129,7 +150,7 @@ def to_html(table: SuperbTable) -> str:
     on a second, smaller line (class "ci") so the table stays narrow."""
     head = "".join(f"<th>{html.escape(h)}</th>" for h in _headers("↑", "↓"))
     rows = []
-    for (model, row), cells in zip(table.frame.iterrows(), display_rows(table)):
+    for (_, row), cells in zip(table.frame.iterrows(), display_rows(table)):
         tds = [f"<td>{html.escape(c)}</td>" for c in cells[:3]]
         for task in TASKS:
             parts = _task_parts(row, task)

@@ -53,7 +53,8 @@ class SuperbTable:
         own = sorted(set(self.teacher_of.values()))
         if len(own) > 1 or (own and own[0] not in self.teachers.values()):
             teachers = f"each student's own teacher ({', '.join(own)}; rows follow their teacher)" + (
-                f", other {teachers}" if teachers else "")
+                f", other {teachers}" if teachers else ""
+            )
         parts.append(
             "Rel. score: mean over tasks of the model's score as % of its teacher's "
             f"({teachers or 'no teacher row, so not computed'}); error rates count as 100 − rate, "
@@ -95,8 +96,7 @@ def retention_from_cells(cells: pd.DataFrame, teacher_name: str) -> pd.DataFrame
     return result
 
 
-def build_table(cells: pd.DataFrame, teachers: dict[str, str],
-                teacher_of: dict[str, str] | None = None) -> SuperbTable:
+def build_table(cells: pd.DataFrame, teachers: dict[str, str], teacher_of: dict[str, str] | None = None) -> SuperbTable:
     """Wide table: source, teacher, params, macs, one numeric column per task metric, relative score.
 
     `teachers` maps a source ("measured", "paper") to the model its rows are compared with;
@@ -113,8 +113,14 @@ def build_table(cells: pd.DataFrame, teachers: dict[str, str],
             wide = wide.join(spread.add_suffix(f"{UNCERTAINTY_SEPARATOR}{extra}"))
     info = cells.groupby("model", sort=False)[["source", "params", "macs"]].first()
     own_teachers = set(teacher_of.values())  # a teacher is its own reference
-    info.insert(1, "teacher", [model if model in own_teachers else teacher_of.get(model, teachers.get(source))
-                               for model, source in info["source"].items()])
+    info.insert(
+        1,
+        "teacher",
+        [
+            model if model in own_teachers else teacher_of.get(model, teachers.get(source))
+            for model, source in info["source"].items()
+        ],
+    )
     frame = info.join(wide)
     frame[SCORE_COLUMN] = np.nan
     frame[SCORE_TASKS_COLUMN] = 0
@@ -147,4 +153,3 @@ def guess_teacher(cells: pd.DataFrame, source: str = MEASURED_SOURCE, hints: tup
             return hint
     sizes = rows.groupby("model")["params"].first().dropna()
     return None if sizes.empty else str(sizes.astype(float).idxmax())
-

@@ -42,8 +42,15 @@ def _mark_final_stage(axis: Axes, log: pd.DataFrame) -> None:
     final = log.loc[log["stage"] == "final", "step"]
     if not final.empty and (log["stage"] != "final").any():
         axis.axvspan(final.min(), final.max(), color=_FINAL_SHADE, zorder=0)
-        axis.text(final.min(), 1.01, "final distill", transform=axis.get_xaxis_transform(), va="bottom",
-                  fontsize=7, color="#777777")
+        axis.text(
+            final.min(),
+            1.01,
+            "final distill",
+            transform=axis.get_xaxis_transform(),
+            va="bottom",
+            fontsize=7,
+            color="#777777",
+        )
 
 
 def _losses(axis: Axes, log: pd.DataFrame, color: str) -> None:
@@ -60,8 +67,13 @@ def _sparsity(axis: Axes, log: pd.DataFrame, run: CompressionRun, color: str) ->
     _plot(axis, log, "expected_sparsity", "expected", color, scale=100)
     if _has(log, "target_sparsity"):
         _plot(axis, log, "target_sparsity", "target (warm-up)", _REFERENCE, scale=100, linestyle="--", linewidth=1.0)
-    axis.axhline(100 * run.summary.sparsity, color=color, linestyle=":", linewidth=1.2,
-                 label=f"achieved after pruning ({100 * run.summary.sparsity:.1f}%)")
+    axis.axhline(
+        100 * run.summary.sparsity,
+        color=color,
+        linestyle=":",
+        linewidth=1.2,
+        label=f"achieved after pruning ({100 * run.summary.sparsity:.1f}%)",
+    )
     axis.set_ylabel("parameter sparsity (%)")
     axis.legend(fontsize=7, frameon=False, loc="lower right")
 
@@ -90,10 +102,16 @@ def training_figure(runs: list[CompressionRun]) -> Figure:
         if _has(log, "lambda1") or _has(log, "lambda2"):
             panels.append(lambda a: _lambdas(a, log, color))
         pruned = "" if _has(log, "expected_sparsity") else ", no pruning stage"
-        subfigure.suptitle(f"{run.name}  ({method_label(run.method)}{pruned}, folder {run.path.name})", x=0.01,
-                           ha="left", fontsize=10, fontweight="bold", color=color)
+        subfigure.suptitle(
+            f"{run.name}  ({method_label(run.method)}{pruned}, folder {run.path.name})",
+            x=0.01,
+            ha="left",
+            fontsize=10,
+            fontweight="bold",
+            color=color,
+        )
         row = subfigure.subplots(1, 3)
-        for axis in row[len(panels):]:
+        for axis in row[len(panels) :]:
             axis.remove()  # keep every row's panels the same width; no empty panels
         for axis, draw in zip(row, panels):
             draw(axis)

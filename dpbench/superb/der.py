@@ -42,8 +42,12 @@ class DerCounts:
     confusion: float = 0.0
 
     def __add__(self, other: DerCounts) -> DerCounts:
-        return DerCounts(self.scored + other.scored, self.missed + other.missed,
-                         self.false_alarm + other.false_alarm, self.confusion + other.confusion)
+        return DerCounts(
+            self.scored + other.scored,
+            self.missed + other.missed,
+            self.false_alarm + other.false_alarm,
+            self.confusion + other.confusion,
+        )
 
     @property
     def der(self) -> float:
@@ -65,8 +69,10 @@ def read_rttm(path: Path) -> list[Turn]:
             onset, duration = float(fields[3]), float(fields[4])
             speaker = fields[7]
         except (IndexError, ValueError):
-            raise DpbenchError(f"{path} line {number}: not an RTTM SPEAKER line "
-                               "(`SPEAKER <recording> <channel> <onset> <duration> <NA> <NA> <speaker> ...`)") from None
+            raise DpbenchError(
+                f"{path} line {number}: not an RTTM SPEAKER line "
+                "(`SPEAKER <recording> <channel> <onset> <duration> <NA> <NA> <speaker> ...`)"
+            ) from None
         if duration < 0:
             raise DpbenchError(f"{path} line {number}: negative duration {duration}")
         turns.append(Turn(fields[1], speaker, onset, onset + duration))
@@ -95,7 +101,9 @@ def score_recording(reference: list[Turn], system: list[Turn]) -> DerCounts:
     """md-eval's speaker time counts for one recording's reference and system turns."""
     ref_speakers = _merged(reference)
     sys_speakers = _merged(system)
-    bounds = np.unique([t for spans in (*ref_speakers.values(), *sys_speakers.values()) for span in spans for t in span])
+    bounds = np.unique(
+        [t for spans in (*ref_speakers.values(), *sys_speakers.values()) for span in spans for t in span]
+    )
     if len(bounds) < 2:
         return DerCounts()
     durations = np.diff(bounds)
@@ -135,5 +143,5 @@ def _activity(speakers: dict[str, list[tuple[float, float]]], bounds: np.ndarray
     active = np.zeros((len(bounds) - 1, len(speakers)), dtype=np.int64)
     for column, spans in enumerate(speakers.values()):
         for start, end in spans:
-            active[np.searchsorted(bounds, start):np.searchsorted(bounds, end), column] = 1
+            active[np.searchsorted(bounds, start) : np.searchsorted(bounds, end), column] = 1
     return active

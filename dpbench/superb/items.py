@@ -21,10 +21,9 @@ gets no interval either. Each reader checks that its items reproduce the value s
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
 from pathlib import Path
-
-import csv
 
 import editdistance
 import numpy as np
@@ -57,8 +56,10 @@ def read_items(task: str, run_dir: Path, config: dict, settings: dict, value: fl
         return None
     items = reader(run_dir, config, settings, value)
     if items is not None and abs(items.value - value) > 1e-6 * max(1.0, abs(value)):
-        raise DpbenchError(f"{task} in {run_dir}: the per-item results give {items.value:.6f}, but s3prl reported "
-                           f"{value:.6f}; the prediction files do not belong to this evaluation: rerun it")
+        raise DpbenchError(
+            f"{task} in {run_dir}: the per-item results give {items.value:.6f}, but s3prl reported "
+            f"{value:.6f}; the prediction files do not belong to this evaluation: rerun it"
+        )
     return items
 
 
@@ -76,8 +77,12 @@ def _classification(predict: Path, truth: Path, separator: str | None, group: st
         raise DpbenchError(f"{predict} and {truth} list different utterances")
     ids = tuple(sorted(expected))
     correct = np.array([float(predicted[i].split() == expected[i].split()) for i in ids])
-    return Items(tuple(f"{group}/{i}" if group else i for i in ids), correct, np.ones(len(ids)),
-                 groups=(group,) * len(ids) if group else ())
+    return Items(
+        tuple(f"{group}/{i}" if group else i for i in ids),
+        correct,
+        np.ones(len(ids)),
+        groups=(group,) * len(ids) if group else (),
+    )
 
 
 def _runner_dir(run_dir: Path, variant: str = "") -> Path:
@@ -95,14 +100,24 @@ def _intent(run_dir: Path, config: dict, settings: dict, value: float) -> Items:
 
 
 def _emotion(run_dir: Path, config: dict, settings: dict, value: float) -> Items:
-    folds = [_classification(_runner_dir(run_dir, fold) / f"test_{fold}_predict.txt",
-                             _runner_dir(run_dir, fold) / f"test_{fold}_truth.txt", None, group=fold)
-             for fold in settings.get("folds") or ALL_FOLDS]
+    folds = [
+        _classification(
+            _runner_dir(run_dir, fold) / f"test_{fold}_predict.txt",
+            _runner_dir(run_dir, fold) / f"test_{fold}_truth.txt",
+            None,
+            group=fold,
+        )
+        for fold in settings.get("folds") or ALL_FOLDS
+    ]
     if len(folds) == 1:
         only = folds[0]
         return Items(only.ids, only.num, only.den)
-    return Items(sum((f.ids for f in folds), ()), np.concatenate([f.num for f in folds]),
-                 np.concatenate([f.den for f in folds]), groups=sum((f.groups for f in folds), ()))
+    return Items(
+        sum((f.ids for f in folds), ()),
+        np.concatenate([f.num for f in folds]),
+        np.concatenate([f.den for f in folds]),
+        groups=sum((f.groups for f in folds), ()),
+    )
 
 
 def _hyp_ref(run_dir: Path, test_name: str) -> tuple[tuple[str, ...], list[str], list[str]]:
@@ -118,8 +133,9 @@ def _edits(run_dir: Path, config: dict, settings: dict, value: float) -> Items:
     """Word (ASR) or phone (PR) edits per utterance, tokenised as s3prl's `wer` / `per` do."""
     ids, hyps, refs = _hyp_ref(run_dir, config["prepare_data"]["test_sets"][0])
     pairs = [(h.split(" "), r.split(" ")) for h, r in zip(hyps, refs)]
-    return Items(ids, np.array([float(editdistance.eval(h, r)) for h, r in pairs]),
-                 np.array([float(len(r)) for _, r in pairs]))
+    return Items(
+        ids, np.array([float(editdistance.eval(h, r)) for h, r in pairs]), np.array([float(len(r)) for _, r in pairs])
+    )
 
 
 def _slot_f1(run_dir: Path, config: dict, settings: dict, value: float) -> Items:
@@ -132,8 +148,11 @@ def _slot_f1(run_dir: Path, config: dict, settings: dict, value: float) -> Items
 def _trials(run_dir: Path, config: dict, settings: dict, value: float) -> Items | None:
     """The trials of the checkpoint with the lowest test EER: the one SuperbASV reports."""
     folder = run_dir / "exp" / "evaluate" / ASV_TEST_NAME
-    best = min(folder.glob("*/result.yaml"), default=None,
-               key=lambda path: float(yaml.safe_load(path.read_text(encoding="utf-8"))["EER"]))
+    best = min(
+        folder.glob("*/result.yaml"),
+        default=None,
+        key=lambda path: float(yaml.safe_load(path.read_text(encoding="utf-8"))["EER"]),
+    )
     if best is None:
         raise DpbenchError(f"{folder} has no step_*/result.yaml: the ASV test stage did not finish; rerun to resume")
     scores = best.parent / TRIAL_SCORES
@@ -141,9 +160,13 @@ def _trials(run_dir: Path, config: dict, settings: dict, value: float) -> Items 
         return None  # a run tested before dpbench kept trial scores
     with open(scores, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    return Items(tuple(f"{i}:{row['enroll']}|{row['test']}" for i, row in enumerate(rows)),
-                 np.array([float(row["score"]) for row in rows]), np.array([float(row["label"]) for row in rows]),
-                 groups=tuple(row["label"] for row in rows), statistic="eer")
+    return Items(
+        tuple(f"{i}:{row['enroll']}|{row['test']}" for i, row in enumerate(rows)),
+        np.array([float(row["score"]) for row in rows]),
+        np.array([float(row["label"]) for row in rows]),
+        groups=tuple(row["label"] for row in rows),
+        statistic="eer",
+    )
 
 
 def _recordings(run_dir: Path, config: dict, settings: dict, value: float) -> Items | None:
@@ -153,11 +176,22 @@ def _recordings(run_dir: Path, config: dict, settings: dict, value: float) -> It
     if recordings is None:
         return None  # scored before dpbench kept per-recording counts
     names = tuple(sorted(recordings))
-    return Items(names, np.array([float(recordings[n]["error_s"]) for n in names]),
-                 np.array([float(recordings[n]["scored_s"]) for n in names]))
+    return Items(
+        names,
+        np.array([float(recordings[n]["error_s"]) for n in names]),
+        np.array([float(recordings[n]["scored_s"]) for n in names]),
+    )
 
 
-for _task, _reader in (("KS", _runner_txt), ("SID", _runner_txt), ("IC", _intent), ("ER", _emotion),
-                       ("ASR", _edits), ("PR", _edits), ("SF", _slot_f1), ("ASV", _trials),
-                       ("SD", _recordings)):
+for _task, _reader in (
+    ("KS", _runner_txt),
+    ("SID", _runner_txt),
+    ("IC", _intent),
+    ("ER", _emotion),
+    ("ASR", _edits),
+    ("PR", _edits),
+    ("SF", _slot_f1),
+    ("ASV", _trials),
+    ("SD", _recordings),
+):
     register(_task, _reader)

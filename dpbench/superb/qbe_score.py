@@ -73,8 +73,10 @@ def _name(path: str) -> str:
 def _one(folder: Path, pattern: str) -> Path:
     found = sorted(folder.glob(pattern))
     if len(found) != 1:
-        raise DpbenchError(f"{folder} must hold exactly one {pattern} (QUESST ground truth: ECF, term list, RTTM), "
-                           f"found {len(found)}: regenerate the corpus or point --data at the real one")
+        raise DpbenchError(
+            f"{folder} must hold exactly one {pattern} (QUESST ground truth: ECF, term list, RTTM), "
+            f"found {len(found)}: regenerate the corpus or point --data at the real one"
+        )
     return found[0]
 
 
@@ -110,8 +112,9 @@ def read_stdlist(path: Path) -> dict[tuple[str, str], tuple[float, bool]]:
     return detections
 
 
-def term_weighted_value(truth: GroundTruth, detections: dict[tuple[str, str], tuple[float, bool]],
-                        default_score: float = DEFAULT_SCORE) -> TermWeightedValue:
+def term_weighted_value(
+    truth: GroundTruth, detections: dict[tuple[str, str], tuple[float, bool]], default_score: float = DEFAULT_SCORE
+) -> TermWeightedValue:
     """MTWV and ATWV of `detections` over every (query, document) trial of `truth`."""
     searched = frozenset(truth.documents)
     targets_of = {term: truth.targets.get(term, frozenset()) & searched for term in truth.terms}
@@ -150,8 +153,9 @@ def score(stdlist: Path, groundtruth: Path, default_score: float = DEFAULT_SCORE
     return term_weighted_value(read_groundtruth(groundtruth), read_stdlist(stdlist), default_score)
 
 
-def official_mtwv(scoring_dir: Path, system_dir: Path, groundtruth: str,
-                  default_score: float = DEFAULT_SCORE) -> float | None:
+def official_mtwv(
+    scoring_dir: Path, system_dir: Path, groundtruth: str, default_score: float = DEFAULT_SCORE
+) -> float | None:
     """The official scorer's maxTWV (SUPERB's call: `./score-TWV-Cnxe.sh SYSTEM_DIR groundtruth_quesst14_<set>
     -10` inside `scoring/`), or None when the corpus lacks the script or this machine lacks java or bc."""
     scoring_dir = Path(scoring_dir)
@@ -161,6 +165,8 @@ def official_mtwv(scoring_dir: Path, system_dir: Path, groundtruth: str,
     result = subprocess.run(command, cwd=scoring_dir, capture_output=True, text=True, check=False)
     match = re.search(r"maxTWV:\s*(\S+)", result.stdout)
     if match is None:  # the script's own exit code also reflects its optional gnuplot/ps2pdf plots
-        raise DpbenchError(f"{scoring_dir / OFFICIAL_SCRIPT} printed no maxTWV for {system_dir} (exit code "
-                           f"{result.returncode}): {(result.stdout + result.stderr)[-2000:]}")
+        raise DpbenchError(
+            f"{scoring_dir / OFFICIAL_SCRIPT} printed no maxTWV for {system_dir} (exit code "
+            f"{result.returncode}): {(result.stdout + result.stderr)[-2000:]}"
+        )
     return float(match.group(1))

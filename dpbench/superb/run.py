@@ -76,8 +76,9 @@ def run_task(task: Task, options: RunOptions, lr: float | None) -> dict:
         with FileLock(str(run_dir / ".lock"), timeout=0):
             return _run_locked(task, options, lr, config, settings, digest, run_dir)
     except Timeout:
-        raise DpbenchError(f"another `dpbench superb` is running in {run_dir}: wait for it, "
-                           "or pass another --out") from None
+        raise DpbenchError(
+            f"another `dpbench superb` is running in {run_dir}: wait for it, or pass another --out"
+        ) from None
     except DpbenchError:
         if not (run_dir / "stage_times.json").exists():  # failed before any s3prl stage: leave nothing behind
             for folder in created:
@@ -85,13 +86,15 @@ def run_task(task: Task, options: RunOptions, lr: float | None) -> dict:
         raise
 
 
-def _run_locked(task: Task, options: RunOptions, lr: float, config: dict, settings: dict, digest: str,
-                run_dir: Path) -> dict:
+def _run_locked(
+    task: Task, options: RunOptions, lr: float, config: dict, settings: dict, digest: str, run_dir: Path
+) -> dict:
     store = open_store(options.store)
     hash_path = run_dir / "config_hash"
     if hash_path.is_file() and hash_path.read_text().strip() != digest:
-        raise DpbenchError(f"{run_dir} holds a run of another config ({hash_path}): pass another --out "
-                           "or delete that folder")
+        raise DpbenchError(
+            f"{run_dir} holds a run of another config ({hash_path}): pass another --out or delete that folder"
+        )
     hash_path.write_text(digest + "\n")
     upstream_hash = _check_upstream(run_dir, options.upstream)
     result_path = run_dir / "result.json"
@@ -155,9 +158,11 @@ def _check_upstream(run_dir: Path, upstream: UpstreamSpec) -> str | None:
     if path.is_file():
         pinned = path.read_text().strip()
         if current != (pinned or None):
-            raise DpbenchError(f"the upstream {upstream.source!r} changed since this run started (hash {pinned} "
-                               f"in {path}, now {current}): its checkpoint was replaced, so training and testing "
-                               "would use different models. Delete the run folder (or pass another --out) to start over")
+            raise DpbenchError(
+                f"the upstream {upstream.source!r} changed since this run started (hash {pinned} "
+                f"in {path}, now {current}): its checkpoint was replaced, so training and testing "
+                "would use different models. Delete the run folder (or pass another --out) to start over"
+            )
     else:
         path.write_text((current or "") + "\n")
     return current
@@ -176,9 +181,17 @@ def _metric_records(record: dict, task: Task) -> list[dict]:
     """The run's record, then a copy per secondary metric (SF's CER) carrying that metric's value."""
     primary = {key: value for key, value in record.items() if key != "secondary"}
     extra = [
-        {**primary, "metric": name, "value": value, "dev_value": None,
-         "higher_is_better": task.secondary_metrics[name],
-         "ci_low": None, "ci_high": None, "n_items": None, "items_path": None}  # the items are the primary's
+        {
+            **primary,
+            "metric": name,
+            "value": value,
+            "dev_value": None,
+            "higher_is_better": task.secondary_metrics[name],
+            "ci_low": None,
+            "ci_high": None,
+            "n_items": None,
+            "items_path": None,
+        }  # the items are the primary's
         for name, value in record.get("secondary", {}).items()
     ]
     return [primary, *extra]
@@ -198,14 +211,18 @@ def _run_stage(stage: Stage, run_dir: Path, options: RunOptions, label: str) -> 
         return
     if stage.fallback and not stage.fallback[0].exists() and stage.fallback[1].exists():
         wanted, stand_in = stage.fallback
-        _say(f"[dpbench] {label}: no {wanted.name} (the dev metric never rose above its start), "
-             f"evaluating {stand_in.name} instead, as s3prl's runner does")
+        _say(
+            f"[dpbench] {label}: no {wanted.name} (the dev metric never rose above its start), "
+            f"evaluating {stand_in.name} instead, as s3prl's runner does"
+        )
         stage.argv = [str(stand_in) if arg == str(wanted) else arg for arg in stage.argv]
         stage.requires = [stand_in if path == wanted else path for path in stage.requires]
     for path in stage.requires:
         if not path.exists():
-            raise DpbenchError(f"{path} is missing, so {stage.name} cannot run: the training stage saved no "
-                               "dev-best checkpoint; check its log in the run folder")
+            raise DpbenchError(
+                f"{path} is missing, so {stage.name} cannot run: the training stage saved no "
+                "dev-best checkpoint; check its log in the run folder"
+            )
     run_dir.mkdir(parents=True, exist_ok=True)
     log_path = run_dir / f"{stage.name}.log"
     env = launching.child_env(options.device)
@@ -231,8 +248,10 @@ def _run_stage(stage: Stage, run_dir: Path, options: RunOptions, label: str) -> 
         finally:
             _add_time(run_dir, stage.name, time.time() - start)
     if code != 0:
-        raise DpbenchError(f"s3prl {stage.name} failed (exit code {code}); see {log_path}. "
-                           "Fix the cause and rerun the same command: finished stages are kept")
+        raise DpbenchError(
+            f"s3prl {stage.name} failed (exit code {code}); see {log_path}. "
+            "Fix the cause and rerun the same command: finished stages are kept"
+        )
     marker.touch()
 
 

@@ -32,9 +32,9 @@ class TaskSpec:
     """A SUPERB task; the first metric is the primary one (it picks the best run), the others are
     secondary metrics, each recorded as its own record."""
 
-    name: str        # "KS"
-    corpus: str      # its folder under the data root, e.g. "speech_commands"
-    stem: str        # its configs: dpbench/superb/downstream_configs/<stem>_<scale>.yaml
+    name: str  # "KS"
+    corpus: str  # its folder under the data root, e.g. "speech_commands"
+    stem: str  # its configs: dpbench/superb/downstream_configs/<stem>_<scale>.yaml
     metrics: tuple[Metric, ...]
 
     @property
@@ -58,12 +58,26 @@ SPECS: tuple[TaskSpec, ...] = (
     TaskSpec("ASR", "LibriSpeech", "asr", (Metric("wer", "WER", False, 2),)),
     TaskSpec("ER", "iemocap", "er", (ACCURACY,)),
     TaskSpec("QbE", "quesst14Database", "qbe", (Metric("mtwv", "MTWV", True, 4, percent=False),)),
-    TaskSpec("SF", "snips", "sf", (Metric("f1", "F1", True, 2),  # slot-type F1, then slot-value CER
-                                   Metric("cer", "CER", False, 2))),
+    TaskSpec(
+        "SF",
+        "snips",
+        "sf",
+        (
+            Metric("f1", "F1", True, 2),  # slot-type F1, then slot-value CER
+            Metric("cer", "CER", False, 2),
+        ),
+    ),
     TaskSpec("SID", "voxceleb1", "sid", (ACCURACY,)),
     TaskSpec("ASV", "voxceleb1", "asv", (Metric("eer", "EER", False, 2),)),
-    TaskSpec("SD", "librimix", "sd", (Metric("der", "DER", False, 2),  # SuperbSD's stage-2 frame DER second
-                                      Metric("frame_der", "frame DER", False, 2, in_paper=False))),
+    TaskSpec(
+        "SD",
+        "librimix",
+        "sd",
+        (
+            Metric("der", "DER", False, 2),  # SuperbSD's stage-2 frame DER second
+            Metric("frame_der", "frame DER", False, 2, in_paper=False),
+        ),
+    ),
 )
 
 SPEC_BY_NAME: dict[str, TaskSpec] = {spec.name: spec for spec in SPECS}

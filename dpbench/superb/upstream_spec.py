@@ -14,11 +14,11 @@ S3PRL_PREFIX = "s3prl:"
 class UpstreamSpec:
     """How to hand an upstream to s3prl (`entry` + `ckpt`) and how to name it in results."""
 
-    entry: str          # s3prl hub entry (`dpbench` for dpbench checkpoints and teachers)
-    ckpt: str | None    # value for s3prl's -k / path_or_url
-    name: str           # display name in results
-    source: str         # what the user passed
-    folder: str = ""    # run folder name: the name, plus a content hash for files (two files never share one)
+    entry: str  # s3prl hub entry (`dpbench` for dpbench checkpoints and teachers)
+    ckpt: str | None  # value for s3prl's -k / path_or_url
+    name: str  # display name in results
+    source: str  # what the user passed
+    folder: str = ""  # run folder name: the name, plus a content hash for files (two files never share one)
 
     @property
     def is_dpbench(self) -> bool:
@@ -32,13 +32,14 @@ class UpstreamSpec:
 def parse_upstream(spec: str) -> UpstreamSpec:
     """`s3prl:fbank` uses s3prl's own entry; anything else goes through the dpbench upstream."""
     if spec.startswith(S3PRL_PREFIX):
-        entry = spec[len(S3PRL_PREFIX):]
+        entry = spec[len(S3PRL_PREFIX) :]
         return UpstreamSpec(entry=entry, ckpt=None, name=entry, source=spec)
     path = Path(spec).expanduser()
     if path.exists():
         name = _safe(path.stem if path.is_file() else path.name)
-        return UpstreamSpec(entry="dpbench", ckpt=str(path.resolve()), name=name, source=spec,
-                            folder=f"{name}-{content_hash(path)[:8]}")
+        return UpstreamSpec(
+            entry="dpbench", ckpt=str(path.resolve()), name=name, source=spec, folder=f"{name}-{content_hash(path)[:8]}"
+        )
     return UpstreamSpec(entry="dpbench", ckpt=spec, name=_safe(spec), source=spec)
 
 

@@ -35,9 +35,12 @@ def full_command(ctx: click.Context) -> str:
 @click.option("--crop-seconds", default=2.0, show_default=True)
 @click.option("--lr", default=1e-3, show_default=True)
 @click.option(
-    "--iterations", type=click.IntRange(1, 2), default=1, show_default=True,
+    "--iterations",
+    type=click.IntRange(1, 2),
+    default=1,
+    show_default=True,
     help="2: re-cluster the model's own hidden states and continue training on them.",
-)  # fmt: skip
+)
 @click.option("--clusters", default="100,200", show_default=True, help="k-means sizes per iteration.")
 @click.option("--feature-layer", default=-2, show_default=True, help="Hidden state clustered for iteration 2.")
 @click.option("--mask-prob", default=0.65, show_default=True, help="Span starts per frame times span (HuBERT: 0.8).")
@@ -48,10 +51,25 @@ def full_command(ctx: click.Context) -> str:
 @click.option("--half/--no-half", default=False, show_default=True, help="Store fp16 weights (loaded back as fp32).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def pretrain_command(
-    corpus: Path, out_dir: Path, name: str, shape: str, steps: int, batch_size: int, crop_seconds: float,
-    lr: float, iterations: int, clusters: str, feature_layer: int, mask_prob: float, mask_span: int,
-    unmasked_weight: float, seed: int, threads: int, half: bool, quiet: bool,
-) -> None:  # fmt: skip
+    corpus: Path,
+    out_dir: Path,
+    name: str,
+    shape: str,
+    steps: int,
+    batch_size: int,
+    crop_seconds: float,
+    lr: float,
+    iterations: int,
+    clusters: str,
+    feature_layer: int,
+    mask_prob: float,
+    mask_span: int,
+    unmasked_weight: float,
+    seed: int,
+    threads: int,
+    half: bool,
+    quiet: bool,
+) -> None:
     """HuBERT-style pretraining of a small teacher on the speech under CORPUS (a synthetic corpus
     from `dpbench data synth`, LibriSpeech, or any folder of 16 kHz audio). The defaults are the
     recipe of the built-in tiny-hubert; dpbench/assets/teachers/tiny-hubert.json has its command."""
@@ -66,10 +84,18 @@ def pretrain_command(
     try:
         cluster_counts = [int(k) for k in clusters.split(",")]
         settings = PretrainSettings(
-            steps=steps, batch_size=batch_size, crop_seconds=crop_seconds, lr=lr, iterations=iterations,
-            clusters=cluster_counts, feature_layer=feature_layer, mask_prob=mask_prob, mask_span=mask_span,
-            unmasked_weight=unmasked_weight, seed=seed,
-        )  # fmt: skip
+            steps=steps,
+            batch_size=batch_size,
+            crop_seconds=crop_seconds,
+            lr=lr,
+            iterations=iterations,
+            clusters=cluster_counts,
+            feature_layer=feature_layer,
+            mask_prob=mask_prob,
+            mask_span=mask_span,
+            unmasked_weight=unmasked_weight,
+            seed=seed,
+        )
     except ValueError as error:
         raise DpbenchError(f"bad pretraining option: {error}") from error
     result = pretrain(corpus, shape_config(shape), settings, progress=not quiet)

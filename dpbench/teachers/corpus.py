@@ -36,7 +36,7 @@ class SpeechCorpus:
     waves: list[Tensor]
 
     @classmethod
-    def load(cls, root: Path, min_samples: int) -> "SpeechCorpus":
+    def load(cls, root: Path, min_samples: int) -> SpeechCorpus:
         """Read every file under `root` (see `audio_files`); utterances shorter than `min_samples` are skipped."""
         files, waves = [], []
         for path in audio_files(root):

@@ -103,14 +103,16 @@ def train_iteration(
         losses.append(loss.item())
         accuracies.append(accuracy.item())
         if (step + 1) % s.log_every == 0 or step + 1 == s.steps:
-            rows.append({
-                "step": (iteration - 1) * s.steps + step + 1,
-                "iteration": iteration,
-                "loss": sum(losses) / len(losses),
-                "masked_accuracy": sum(accuracies) / len(accuracies),
-                "lr": optimizer.param_groups[0]["lr"],
-                "elapsed_s": time.monotonic() - start,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "step": (iteration - 1) * s.steps + step + 1,
+                    "iteration": iteration,
+                    "loss": sum(losses) / len(losses),
+                    "masked_accuracy": sum(accuracies) / len(accuracies),
+                    "lr": optimizer.param_groups[0]["lr"],
+                    "elapsed_s": time.monotonic() - start,
+                }
+            )
             losses, accuracies = [], []
     return rows
 
@@ -138,14 +140,16 @@ def pretrain(
             model.new_targets(n_clusters)
         rows = train_iteration(model, corpus, labels, s, iteration, generator, progress)
         curve += rows
-        iterations.append({
-            "iteration": iteration,
-            "targets": "mfcc" if iteration == 1 else f"hidden state {s.feature_layer} of iteration {iteration - 1}",
-            "clusters": n_clusters,
-            "kmeans_inertia_per_frame": clusters.inertia_per_frame,
-            "final_loss": rows[-1]["loss"],
-            "final_masked_accuracy": rows[-1]["masked_accuracy"],
-        })  # fmt: skip
+        iterations.append(
+            {
+                "iteration": iteration,
+                "targets": "mfcc" if iteration == 1 else f"hidden state {s.feature_layer} of iteration {iteration - 1}",
+                "clusters": n_clusters,
+                "kmeans_inertia_per_frame": clusters.inertia_per_frame,
+                "final_loss": rows[-1]["loss"],
+                "final_masked_accuracy": rows[-1]["masked_accuracy"],
+            }
+        )
     encoder = model.release().eval()
     record = {
         "config": config.to_dict(),

@@ -39,9 +39,7 @@ class TeacherName:
     def s3prl_cache_files(self) -> tuple[str, ...]:
         """File names in s3prl's download folder: sha256 of the URL, a dot, the URL's base name
         (s3prl.util.download._urls_to_filepaths)."""
-        return tuple(
-            f"{hashlib.sha256(url.encode()).hexdigest()}.{PurePosixPath(url).name}" for url in self.s3prl_urls
-        )
+        return tuple(f"{hashlib.sha256(url.encode()).hexdigest()}.{PurePosixPath(url).name}" for url in self.s3prl_urls)
 
     @property
     def file_names(self) -> tuple[str, ...]:
@@ -50,20 +48,50 @@ class TeacherName:
 
 
 _TABLE = (  # name, torchaudio file, Hugging Face repo, fairseq file, s3prl URLs
-    ("hubert_base", "hubert_fairseq_base_ls960.pth", "facebook/hubert-base-ls960", "hubert_base_ls960.pt",
-     (S3PRL_CONVERTED + "hubert_base_ls960.pt", FAIR_HUBERT + "hubert_base_ls960.pt")),
-    ("hubert_large", "hubert_fairseq_large_ll60k.pth", "facebook/hubert-large-ll60k", "hubert_large_ll60k.pt",
-     (S3PRL_CONVERTED + "hubert_large_ll60k.pt", FAIR_HUBERT + "hubert_large_ll60k.pt")),
-    ("wav2vec2_base", "wav2vec2_fairseq_base_ls960.pth", "facebook/wav2vec2-base", "wav2vec_small.pt",
-     (S3PRL_CONVERTED + "wav2vec_small.pt", FAIR_WAV2VEC + "wav2vec_small.pt")),
-    ("wav2vec2_large", "wav2vec2_fairseq_large_lv60k.pth", "facebook/wav2vec2-large-lv60", "wav2vec_vox_new.pt",
-     (S3PRL_CONVERTED + "wav2vec_vox_new.pt", FAIR_WAV2VEC + "wav2vec_vox_new.pt")),
+    (
+        "hubert_base",
+        "hubert_fairseq_base_ls960.pth",
+        "facebook/hubert-base-ls960",
+        "hubert_base_ls960.pt",
+        (S3PRL_CONVERTED + "hubert_base_ls960.pt", FAIR_HUBERT + "hubert_base_ls960.pt"),
+    ),
+    (
+        "hubert_large",
+        "hubert_fairseq_large_ll60k.pth",
+        "facebook/hubert-large-ll60k",
+        "hubert_large_ll60k.pt",
+        (S3PRL_CONVERTED + "hubert_large_ll60k.pt", FAIR_HUBERT + "hubert_large_ll60k.pt"),
+    ),
+    (
+        "wav2vec2_base",
+        "wav2vec2_fairseq_base_ls960.pth",
+        "facebook/wav2vec2-base",
+        "wav2vec_small.pt",
+        (S3PRL_CONVERTED + "wav2vec_small.pt", FAIR_WAV2VEC + "wav2vec_small.pt"),
+    ),
+    (
+        "wav2vec2_large",
+        "wav2vec2_fairseq_large_lv60k.pth",
+        "facebook/wav2vec2-large-lv60",
+        "wav2vec_vox_new.pt",
+        (S3PRL_CONVERTED + "wav2vec_vox_new.pt", FAIR_WAV2VEC + "wav2vec_vox_new.pt"),
+    ),
     ("wavlm_base", "wavlm_base.pth", "microsoft/wavlm-base", "WavLM-Base.pt", (S3PRL_CONVERTED + "wavlm_base.pt",)),
-    ("wavlm_base_plus", "wavlm_base_plus.pth", "microsoft/wavlm-base-plus", "WavLM-Base+.pt",
-     (S3PRL_CONVERTED + "wavlm_base_plus.pt",)),
-    ("wavlm_large", "wavlm_large.pth", "microsoft/wavlm-large", "WavLM-Large.pt",
-     (S3PRL_CONVERTED + "wavlm_large.pt",)),
-)  # fmt: skip
+    (
+        "wavlm_base_plus",
+        "wavlm_base_plus.pth",
+        "microsoft/wavlm-base-plus",
+        "WavLM-Base+.pt",
+        (S3PRL_CONVERTED + "wavlm_base_plus.pt",),
+    ),
+    (
+        "wavlm_large",
+        "wavlm_large.pth",
+        "microsoft/wavlm-large",
+        "WavLM-Large.pt",
+        (S3PRL_CONVERTED + "wavlm_large.pt",),
+    ),
+)
 TEACHERS: dict[str, TeacherName] = {row[0]: TeacherName(*row) for row in _TABLE}
 
 

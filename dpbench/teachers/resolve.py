@@ -149,6 +149,6 @@ def load_model(spec: str | os.PathLike[str]) -> Encoder:
     path = resolve(spec)
     if path.is_file() and _is_dpbench_file(path):
         return load_encoder(path)
-    from dpbench.models.importers import import_checkpoint  # noqa: PLC0415 (heavy; only for foreign files)
+    from dpbench.models.importers import import_checkpoint
 
     return import_checkpoint(path).eval()

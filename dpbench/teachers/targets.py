@@ -3,7 +3,7 @@ or of a trained model's hidden states (iteration 2), one id per 20 ms encoder fr
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -60,7 +60,7 @@ class Clusters:
         self.mean: np.ndarray | None = None
         self.std: np.ndarray | None = None
 
-    def fit(self, frames: np.ndarray) -> "Clusters":
+    def fit(self, frames: np.ndarray) -> Clusters:
         self.mean, self.std = frames.mean(0), frames.std(0) + 1e-5
         self.kmeans.fit((frames - self.mean) / self.std)
         return self

@@ -15,7 +15,14 @@ from types import ModuleType
 from tqdm import tqdm
 
 from dpbench.data.synth import (
-    fluent_commands, iemocap, librimix, librispeech, quesst, snips, speech_commands, voxceleb1,
+    fluent_commands,
+    iemocap,
+    librimix,
+    librispeech,
+    quesst,
+    snips,
+    speech_commands,
+    voxceleb1,
 )
 from dpbench.data.synth.common import Job, Rendered
 from dpbench.data.synth.render import check_espeak, render

@@ -83,10 +83,15 @@ def plan(spec: SizeSpec, seed: int) -> list[Job]:
 def finalize(root: Path, rendered: Sequence[Rendered]) -> None:
     for split in SPLITS:
         rows = [
-            {"path": item.job.relpath, "speakerId": item.job.meta["speaker"], "transcription": item.job.text,
-             "action": item.job.meta["action"], "object": item.job.meta["object"],
-             "location": item.job.meta["location"]}
+            {
+                "path": item.job.relpath,
+                "speakerId": item.job.meta["speaker"],
+                "transcription": item.job.text,
+                "action": item.job.meta["action"],
+                "object": item.job.meta["object"],
+                "location": item.job.meta["location"],
+            }
             for item in rendered
             if item.job.meta["split"] == split
-        ]  # fmt: skip
+        ]
         atomic_write_text(root / "data" / f"{split}_data.csv", pd.DataFrame(rows).to_csv(index=True))

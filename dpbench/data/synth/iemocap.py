@@ -69,10 +69,15 @@ def plan(spec: SizeSpec, seed: int) -> list[Job]:
                         channel=light_channel(rng),
                         seed=file_seed(seed, relpath),
                         pad_seconds=(0.05, 0.3),
-                        meta={"split": f"Session{session}", "speaker": f"Ses{session:02d}{gender}",
-                              "dialog": dialog, "utt": utt, "emotion": emotion},
+                        meta={
+                            "split": f"Session{session}",
+                            "speaker": f"Ses{session:02d}{gender}",
+                            "dialog": dialog,
+                            "utt": utt,
+                            "emotion": emotion,
+                        },
                     )
-                )  # fmt: skip
+                )
     return jobs
 
 

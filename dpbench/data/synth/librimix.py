@@ -75,16 +75,22 @@ def plan(spec: SizeSpec, seed: int) -> list[Job]:
             reco = "_".join(names)
             for i, name in zip(pair, names):
                 relpath = f"sources/{split}/{ids[i]}/{name}.wav"
-                jobs.append(SpeechJob(
-                    relpath=relpath,
-                    text=sentence(rng),
-                    voice=voices[i].jittered(rng),
-                    channel=CLEAN,
-                    seed=file_seed(seed, relpath),
-                    pad_seconds=(0.05, 0.2),
-                    meta={"split": split, "speaker": ids[i], "reco": reco,
-                          "mix_seed": file_seed(seed, f"wav/{split}/{reco}.wav")},
-                ))  # fmt: skip
+                jobs.append(
+                    SpeechJob(
+                        relpath=relpath,
+                        text=sentence(rng),
+                        voice=voices[i].jittered(rng),
+                        channel=CLEAN,
+                        seed=file_seed(seed, relpath),
+                        pad_seconds=(0.05, 0.2),
+                        meta={
+                            "split": split,
+                            "speaker": ids[i],
+                            "reco": reco,
+                            "mix_seed": file_seed(seed, f"wav/{split}/{reco}.wav"),
+                        },
+                    )
+                )
     return jobs
 
 
@@ -131,7 +137,8 @@ def mix(sources: Sequence[Source], rng: np.random.Generator) -> tuple[np.ndarray
         level = 0.05 * 10 ** (rng.uniform(-3.0, 3.0) / 20) / (np.sqrt(np.mean(speech**2)) + 1e-9)
         mixture[offset * FRAME : offset * FRAME + len(source.audio)] += source.audio * level
     mixture += colored_noise(rng, len(mixture), str(rng.choice(["white", "pink", "brown"]))) * (
-        0.05 * 10 ** (-rng.uniform(15.0, 30.0) / 20))
+        0.05 * 10 ** (-rng.uniform(15.0, 30.0) / 20)
+    )
     peak = float(np.max(np.abs(mixture)))
     if peak > 0.99:
         mixture *= 0.99 / peak
@@ -173,8 +180,9 @@ def kaldi_files(recordings: Sequence[Recording]) -> dict[str, str]:
             spk2utt[speaker].append(utt)
             lines["segments"].append(f"{utt} {rec.reco} {start / 100:.2f} {end / 100:.2f}")
             lines["utt2spk"].append(f"{utt} {speaker}")
-            lines["rttm"].append(f"SPEAKER {rec.reco} 1 {start / 100:.2f} {(end - start) / 100:.2f} "
-                                 f"<NA> <NA> {speaker} <NA> <NA>")
+            lines["rttm"].append(
+                f"SPEAKER {rec.reco} 1 {start / 100:.2f} {(end - start) / 100:.2f} <NA> <NA> {speaker} <NA> <NA>"
+            )
     lines["spk2utt"] = [f"{spk} {' '.join(sorted(utts))}" for spk, utts in spk2utt.items()]
     return {name: "".join(f"{line}\n" for line in sorted(items)) for name, items in lines.items()}
 

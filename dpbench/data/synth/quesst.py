@@ -34,11 +34,49 @@ FOLDER = "quesst14Database"
 QUERY_SETS = ("dev", "eval")
 LANGUAGE = "nnenglish"
 # Keyword nouns: two or more syllables, from the sentence grammar's vocabulary.
-KEYWORD_NOUNS = ("captain", "doctor", "farmer", "sailor", "soldier", "teacher", "mother", "brother", "sister",
-                 "stranger", "neighbour", "river", "forest", "mountain", "village", "city", "window", "letter",
-                 "paper", "island", "flower", "apple", "water", "morning", "evening", "summer", "winter",
-                 "castle", "market", "kitchen", "candle", "basket", "bottle", "money", "silver", "picture",
-                 "story", "question", "answer", "journey", "garden")  # fmt: skip
+KEYWORD_NOUNS = (
+    "captain",
+    "doctor",
+    "farmer",
+    "sailor",
+    "soldier",
+    "teacher",
+    "mother",
+    "brother",
+    "sister",
+    "stranger",
+    "neighbour",
+    "river",
+    "forest",
+    "mountain",
+    "village",
+    "city",
+    "window",
+    "letter",
+    "paper",
+    "island",
+    "flower",
+    "apple",
+    "water",
+    "morning",
+    "evening",
+    "summer",
+    "winter",
+    "castle",
+    "market",
+    "kitchen",
+    "candle",
+    "basket",
+    "bottle",
+    "money",
+    "silver",
+    "picture",
+    "story",
+    "question",
+    "answer",
+    "journey",
+    "garden",
+)
 
 
 def document_id(index: int) -> str:
@@ -70,13 +108,16 @@ def carrier(rng: np.random.Generator, keyword: str, keywords: set[str]) -> str:
     """A sentence that says `keyword` once, at its start, middle or end, and no other keyword."""
     templates = (
         lambda: f"{clean_sentence(rng, keywords)} near the {keyword}",
-        lambda: f"the {keyword} {pick(rng, text.INTRANSITIVE)} {pick(rng, text.PREPOSITIONS)} the "
-                f"{pick(rng, text.NOUNS)}",
+        lambda: (
+            f"the {keyword} {pick(rng, text.INTRANSITIVE)} {pick(rng, text.PREPOSITIONS)} the {pick(rng, text.NOUNS)}"
+        ),
         lambda: f"{pick(rng, text.NAMES)} {pick(rng, text.TRANSITIVE)} the {keyword} {pick(rng, text.ADVERBS)}",
         lambda: f"{clean_sentence(rng, keywords)} and the {keyword} was {pick(rng, text.ADJECTIVES)}",
-        lambda: f"when the {keyword} {pick(rng, text.INTRANSITIVE)} {pick(rng, text.NAMES)} "
-                f"{pick(rng, text.TRANSITIVE)} the {pick(rng, text.NOUNS)}",
-    )  # fmt: skip
+        lambda: (
+            f"when the {keyword} {pick(rng, text.INTRANSITIVE)} {pick(rng, text.NAMES)} "
+            f"{pick(rng, text.TRANSITIVE)} the {pick(rng, text.NOUNS)}"
+        ),
+    )
     while True:
         candidate = templates[rng.integers(len(templates))]()
         if count(candidate, keyword) == 1 and not any(count(candidate, other) for other in keywords - {keyword}):
@@ -87,8 +128,10 @@ def choose_keywords(rng: np.random.Generator, spec: SizeSpec) -> dict[str, list[
     """Dev and eval keywords: an adjective and a noun (`golden river`), every noun used once."""
     n_dev, n_eval = spec.qbe_keywords
     if n_dev + n_eval > len(KEYWORD_NOUNS):
-        raise DpbenchError(f"SizeSpec.qbe_keywords {spec.qbe_keywords}: at most {len(KEYWORD_NOUNS)} keywords in "
-                           "all (dpbench/data/synth/quesst.py KEYWORD_NOUNS); lower the counts in sizes.py")
+        raise DpbenchError(
+            f"SizeSpec.qbe_keywords {spec.qbe_keywords}: at most {len(KEYWORD_NOUNS)} keywords in "
+            "all (dpbench/data/synth/quesst.py KEYWORD_NOUNS); lower the counts in sizes.py"
+        )
     pool = [f"{pick(rng, text.ADJECTIVES)} {noun}" for noun in rng.permutation(KEYWORD_NOUNS)]
     return {"dev": pool[:n_dev], "eval": pool[n_dev : n_dev + n_eval]}
 
@@ -105,22 +148,37 @@ def plan(spec: SizeSpec, seed: int) -> list[Job]:
         for index, keyword in enumerate(keywords[query_set]):
             term = query_id(query_set, index)
             relpath = f"{query_set}_queries/{term}.wav"
-            jobs.append(SpeechJob(
-                relpath=relpath, text=keyword, voice=next(query_voices).jittered(rng), channel=light_channel(rng),
-                seed=file_seed(seed, relpath), pad_seconds=(0.05, 0.2),
-                meta={"split": query_set, "speaker": f"query_{term}", "term": term, "keyword": keyword},
-            ))  # fmt: skip
-    sentences = [carrier(rng, keyword, every_keyword) for words in keywords.values() for keyword in words
-                 for _ in range(spec.qbe_occurrences)]  # fmt: skip
+            jobs.append(
+                SpeechJob(
+                    relpath=relpath,
+                    text=keyword,
+                    voice=next(query_voices).jittered(rng),
+                    channel=light_channel(rng),
+                    seed=file_seed(seed, relpath),
+                    pad_seconds=(0.05, 0.2),
+                    meta={"split": query_set, "speaker": f"query_{term}", "term": term, "keyword": keyword},
+                )
+            )
+    sentences = [
+        carrier(rng, keyword, every_keyword)
+        for words in keywords.values()
+        for keyword in words
+        for _ in range(spec.qbe_occurrences)
+    ]
     sentences += [clean_sentence(rng, every_keyword) for _ in range(spec.qbe_distractors)]
     for index, position in enumerate(rng.permutation(len(sentences))):
         speaker = int(rng.integers(len(doc_voices)))
         relpath = f"Audio/{document_id(index)}.wav"
-        jobs.append(SpeechJob(
-            relpath=relpath, text=sentences[position], voice=doc_voices[speaker].jittered(rng),
-            channel=light_channel(rng), seed=file_seed(seed, relpath),
-            meta={"split": "documents", "speaker": f"speaker_{speaker:03d}"},
-        ))  # fmt: skip
+        jobs.append(
+            SpeechJob(
+                relpath=relpath,
+                text=sentences[position],
+                voice=doc_voices[speaker].jittered(rng),
+                channel=light_channel(rng),
+                seed=file_seed(seed, relpath),
+                meta={"split": "documents", "speaker": f"speaker_{speaker:03d}"},
+            )
+        )
     return jobs
 
 
@@ -144,14 +202,19 @@ class Occurrence:
 def occurrences(document: Document, term: str, keyword: str) -> list[Occurrence]:
     """Each time `document` says `keyword`, timed by the keyword's share of the characters."""
     scale = document.seconds / len(document.text)
-    return [Occurrence(document.name, term, keyword, scale * match.start(), scale * len(keyword))
-            for match in re.finditer(rf"\b{re.escape(keyword)}\b", document.text)]  # fmt: skip
+    return [
+        Occurrence(document.name, term, keyword, scale * match.start(), scale * len(keyword))
+        for match in re.finditer(rf"\b{re.escape(keyword)}\b", document.text)
+    ]
 
 
 def finalize(root: Path, rendered: Sequence[Rendered]) -> None:
     """Write the language keys, the per-query-set ground truth and `scoring/occurrences.tsv`."""
-    documents = [Document(Path(r.job.relpath).stem, r.job.text, r.n_samples / SAMPLE_RATE, r.job.meta["speaker"])
-                 for r in rendered if r.job.meta["split"] == "documents"]  # fmt: skip
+    documents = [
+        Document(Path(r.job.relpath).stem, r.job.text, r.n_samples / SAMPLE_RATE, r.job.meta["speaker"])
+        for r in rendered
+        if r.job.meta["split"] == "documents"
+    ]
     scoring = root / "scoring"
     lines = [f"{FOLDER}/Audio/{document.name}.wav {LANGUAGE}\n" for document in documents]
     atomic_write_text(scoring / "language_key_utterances.lst", "".join(lines))
@@ -160,31 +223,47 @@ def finalize(root: Path, rendered: Sequence[Rendered]) -> None:
         terms = {r.job.meta["term"]: r.job.meta["keyword"] for r in rendered if r.job.meta["split"] == query_set}
         lines = [f"{FOLDER}/{query_set}_queries/{term}.wav {LANGUAGE}\n" for term in terms]
         atomic_write_text(scoring / f"language_key_{query_set}.lst", "".join(lines))
-        hits = [hit for document in documents for term, keyword in terms.items()
-                for hit in occurrences(document, term, keyword)]  # fmt: skip
+        hits = [
+            hit
+            for document in documents
+            for term, keyword in terms.items()
+            for hit in occurrences(document, term, keyword)
+        ]
         write_groundtruth(scoring / f"groundtruth_quesst14_{query_set}", query_set, documents, list(terms), hits)
-        rows += [f"{hit.document}\t{query_set}\t{hit.term}\t{hit.keyword}\t{hit.start:.3f}\t{hit.length:.3f}\n"
-                 for hit in hits]  # fmt: skip
+        rows += [
+            f"{hit.document}\t{query_set}\t{hit.term}\t{hit.keyword}\t{hit.start:.3f}\t{hit.length:.3f}\n"
+            for hit in hits
+        ]
     atomic_write_text(scoring / "occurrences.tsv", "".join(rows))
 
 
-def write_groundtruth(folder: Path, query_set: str, documents: list[Document], terms: list[str],
-                      hits: list[Occurrence]) -> None:
+def write_groundtruth(
+    folder: Path, query_set: str, documents: list[Document], terms: list[str], hits: list[Occurrence]
+) -> None:
     """NIST STD 2006 files as QUESST 2014 ships them: ECF (the searched documents), term list (the queries,
     term text = query id), RTTM (a SPEAKER line per document, a LEXEME line per occurrence)."""
     ecf = "quesst14.ecf.xml"
     total = sum(document.seconds for document in documents)
-    excerpts = [f'<excerpt audio_filename="{document.name}" channel="1" tbeg="0.000" dur="{document.seconds:.3f}" '
-                'source_type="synthetic"/>\n' for document in documents]  # fmt: skip
+    excerpts = [
+        f'<excerpt audio_filename="{document.name}" channel="1" tbeg="0.000" dur="{document.seconds:.3f}" '
+        'source_type="synthetic"/>\n'
+        for document in documents
+    ]
     header = f'<ecf source_signal_duration="{total:.3f}" language="multiple" version="dpbench">'
     atomic_write_text(folder / ecf, f'<?xml version="1.0" encoding="UTF-8"?>\n{header}\n{"".join(excerpts)}</ecf>\n')
     term_lines = [f'<term termid="{term}"><termtext>{term}</termtext></term>\n' for term in terms]
-    atomic_write_text(folder / f"quesst14_{query_set}.tlist.xml",
-                      f'<?xml version="1.0" encoding="UTF-8"?>\n<termlist ecf_filename="{ecf}" language="multiple" '
-                      f'encoding="UTF-8" version="dpbench">\n{"".join(term_lines)}</termlist>\n')
+    atomic_write_text(
+        folder / f"quesst14_{query_set}.tlist.xml",
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<termlist ecf_filename="{ecf}" language="multiple" '
+        f'encoding="UTF-8" version="dpbench">\n{"".join(term_lines)}</termlist>\n',
+    )
     speakers = {document.name: document.speaker for document in documents}
-    rttm = [f"SPEAKER {document.name} 1 0.000 {document.seconds:.3f} <NA> <NA> {document.speaker} <NA>\n"
-            for document in documents]  # fmt: skip
-    rttm += [f"LEXEME {hit.document} 1 {hit.start:.3f} {hit.length:.3f} {hit.term} lex {speakers[hit.document]} "
-             "<NA>\n" for hit in hits]  # fmt: skip
+    rttm = [
+        f"SPEAKER {document.name} 1 0.000 {document.seconds:.3f} <NA> <NA> {document.speaker} <NA>\n"
+        for document in documents
+    ]
+    rttm += [
+        f"LEXEME {hit.document} 1 {hit.start:.3f} {hit.length:.3f} {hit.term} lex {speakers[hit.document]} <NA>\n"
+        for hit in hits
+    ]
     atomic_write_text(folder / f"quesst14_{query_set}.rttm", "".join(rttm))

@@ -85,8 +85,20 @@ def check_espeak() -> None:
 def espeak_wave(text: str, voice: Voice) -> np.ndarray:
     """Speech from espeak-ng as float32 at 16 kHz with its leading/trailing silence trimmed."""
     ssml = f'<speak><prosody range="{voice.pitch_range:+d}%">{escape(text)}</prosody></speak>'
-    command = [ESPEAK, "-m", "--stdout", "-v", voice.espeak_name, "-p", str(voice.pitch),
-               "-s", str(voice.rate), "-a", str(voice.amplitude), ssml]  # fmt: skip
+    command = [
+        ESPEAK,
+        "-m",
+        "--stdout",
+        "-v",
+        voice.espeak_name,
+        "-p",
+        str(voice.pitch),
+        "-s",
+        str(voice.rate),
+        "-a",
+        str(voice.amplitude),
+        ssml,
+    ]
     result = subprocess.run(command, capture_output=True, check=False, env=espeak_env())
     if result.returncode != 0 or len(result.stdout) < 100:
         raise RuntimeError(f"espeak-ng failed for {text!r}: {result.stderr.decode(errors='replace')}")

@@ -26,11 +26,19 @@ TRANSCRIPTS = "all.iob.snips.txt"
 SLOTS = "slots.txt"
 # SUPERB's speaker lists (s3prl SuperbSF defaults), with each Polly voice's gender.
 SPEAKERS = {
-    "train": (("Ivy", "F"), ("Joanna", "F"), ("Joey", "M"), ("Justin", "M"), ("Kendra", "F"),
-              ("Kimberly", "F"), ("Matthew", "M"), ("Salli", "F")),
+    "train": (
+        ("Ivy", "F"),
+        ("Joanna", "F"),
+        ("Joey", "M"),
+        ("Justin", "M"),
+        ("Kendra", "F"),
+        ("Kimberly", "F"),
+        ("Matthew", "M"),
+        ("Salli", "F"),
+    ),
     "valid": (("Aditi", "F"), ("Amy", "F"), ("Geraint", "M"), ("Nicole", "F")),
     "test": (("Brian", "M"), ("Emma", "F"), ("Raveena", "F"), ("Russell", "M")),
-}  # fmt: skip
+}
 
 TEMPLATES: dict[str, tuple[str, ...]] = {
     "PlayMusic": (
@@ -81,25 +89,74 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
 }
 
 VALUES: dict[str, tuple[str, ...]] = {
-    "artist": ("taylor swift", "miles davis", "norah jones", "bob marley", "johnny cash", "ella fitzgerald",
-               "elton john", "nina simone", "frank sinatra", "david bowie", "stevie wonder", "neil young"),
+    "artist": (
+        "taylor swift",
+        "miles davis",
+        "norah jones",
+        "bob marley",
+        "johnny cash",
+        "ella fitzgerald",
+        "elton john",
+        "nina simone",
+        "frank sinatra",
+        "david bowie",
+        "stevie wonder",
+        "neil young",
+    ),
     "album": ("abbey road", "thriller", "purple rain", "back in black", "rumours", "kind of blue", "born to run"),
-    "track": ("yellow submarine", "hey jude", "wonderwall", "let it be", "imagine", "respect", "my way",
-              "hallelujah", "fly me to the moon"),
+    "track": (
+        "yellow submarine",
+        "hey jude",
+        "wonderwall",
+        "let it be",
+        "imagine",
+        "respect",
+        "my way",
+        "hallelujah",
+        "fly me to the moon",
+    ),
     "service": ("spotify", "youtube", "deezer", "pandora", "itunes", "soundcloud"),
     "music_item": ("song", "track", "album", "tune", "soundtrack"),
     "genre": ("jazz", "rock", "blues", "pop", "folk", "soul", "reggae", "country", "hip hop", "classical"),
     "year": ("the sixties", "the seventies", "the eighties", "nineteen ninety five", "twenty ten"),
     "sort": ("newest", "most popular", "top", "latest", "best"),
-    "playlist": ("chill out", "road trip", "morning coffee", "workout hits", "sleep sounds", "dinner party",
-                 "rainy day", "summer vibes"),
+    "playlist": (
+        "chill out",
+        "road trip",
+        "morning coffee",
+        "workout hits",
+        "sleep sounds",
+        "dinner party",
+        "rainy day",
+        "summer vibes",
+    ),
     "playlist_owner": ("my", "our"),
-    "city": ("london", "paris", "boston", "chicago", "denver", "seattle", "madrid", "tokyo", "berlin",
-             "dallas", "toronto", "sydney"),
+    "city": (
+        "london",
+        "paris",
+        "boston",
+        "chicago",
+        "denver",
+        "seattle",
+        "madrid",
+        "tokyo",
+        "berlin",
+        "dallas",
+        "toronto",
+        "sydney",
+    ),
     "state": ("texas", "ohio", "oregon", "florida", "nevada", "utah", "maine", "georgia"),
     "country": ("france", "spain", "canada", "japan", "brazil", "kenya", "norway", "peru"),
-    "timeRange": ("tomorrow", "tonight", "this weekend", "next week", "on monday", "at noon", "this evening",
-                  "on friday"),
+    "timeRange": (
+        "tomorrow",
+        "tonight",
+        "this weekend",
+        "next week",
+        "on monday",
+        "at noon",
+        "this evening",
+        "on friday",
+    ),
     "condition_description": ("rain", "snow", "fog", "sunshine", "wind", "hail"),
     "condition_temperature": ("hot", "cold", "warm", "freezing", "chilly"),
     "spatial_relation": ("near", "close to", "around", "next to"),
@@ -108,29 +165,52 @@ VALUES: dict[str, tuple[str, ...]] = {
     "restaurant_name": ("the golden dragon", "blue moon", "chez marie", "little italy", "the olive tree"),
     "cuisine": ("italian", "mexican", "indian", "thai", "french", "greek", "chinese", "korean"),
     "served_dish": ("pizza", "sushi", "pasta", "tacos", "noodles", "curry", "burgers", "dumplings"),
-    "object_name": ("the hobbit", "moby dick", "pride and prejudice", "the great gatsby", "war and peace",
-                    "little women", "dracula", "the odyssey"),
+    "object_name": (
+        "the hobbit",
+        "moby dick",
+        "pride and prejudice",
+        "the great gatsby",
+        "war and peace",
+        "little women",
+        "dracula",
+        "the odyssey",
+    ),
     "object_type": ("book", "novel", "textbook", "essay"),
     "object_select": ("this", "the current", "that"),
     "object_part_of_series_type": ("series", "saga", "trilogy"),
     "rating_value": ("one", "two", "three", "four", "five", "zero"),
     "best_rating": ("five", "six", "ten"),
     "rating_unit": ("stars", "points"),
-    "movie_name": ("the lion king", "star wars", "jaws", "casablanca", "titanic", "the matrix",
-                   "finding nemo", "rocky"),
+    "movie_name": (
+        "the lion king",
+        "star wars",
+        "jaws",
+        "casablanca",
+        "titanic",
+        "the matrix",
+        "finding nemo",
+        "rocky",
+    ),
     "movie_type": ("animated movies", "films", "movies", "documentaries"),
     "location_name": ("grand cinema", "regal theater", "star cinemas", "palace theatre", "cinema city"),
     "object_location_type": ("movie theatre", "cinema", "movie house"),
-}  # fmt: skip
+}
 # Slot pools that depend on the intent (what is "searched" or "found" differs).
 INTENT_VALUES: dict[str, dict[str, tuple[str, ...]]] = {
     "SearchCreativeWork": {
         "object_type": ("song", "movie", "game", "tv show", "book", "painting", "soundtrack"),
-        "object_name": ("the wild robot", "blue planet", "the last of us", "starry night", "dune",
-                        "the dark side of the moon", "mad men"),
+        "object_name": (
+            "the wild robot",
+            "blue planet",
+            "the last of us",
+            "starry night",
+            "dune",
+            "the dark side of the moon",
+            "mad men",
+        ),
     },
     "SearchScreeningEvent": {"object_type": ("movie schedules", "movie times", "showtimes")},
-}  # fmt: skip
+}
 PLACEHOLDER = re.compile(r"^\{(\w+)\}$")
 
 
@@ -160,8 +240,10 @@ def fill_template(rng: np.random.Generator, intent: str, template: str) -> tuple
 def speakers(split: str, count: int) -> list[tuple[str, str]]:
     """The first `count` (name, gender) of SUPERB's speakers for `split`."""
     if count > len(SPEAKERS[split]):
-        raise DpbenchError(f"snips: {count} {split} speakers asked, but SUPERB's {split} list has "
-                           f"{len(SPEAKERS[split])}; lower snips_speakers in dpbench/data/synth/sizes.py")
+        raise DpbenchError(
+            f"snips: {count} {split} speakers asked, but SUPERB's {split} list has "
+            f"{len(SPEAKERS[split])}; lower snips_speakers in dpbench/data/synth/sizes.py"
+        )
     return list(SPEAKERS[split][:count])
 
 
@@ -204,8 +286,9 @@ def transcript_line(uid: str, words: Sequence[str], tags: Sequence[str], intent:
 
 def finalize(root: Path, rendered: Sequence[Rendered]) -> None:
     jobs = sorted((item.job for item in rendered), key=lambda job: job.meta["uid"])
-    lines = [transcript_line(job.meta["uid"], job.text.split(" "), job.meta["tags"], job.meta["intent"])
-             for job in jobs]  # fmt: skip
+    lines = [
+        transcript_line(job.meta["uid"], job.text.split(" "), job.meta["tags"], job.meta["intent"]) for job in jobs
+    ]
     atomic_write_text(root / TRANSCRIPTS, "\n".join(lines) + "\n")
     slot_types = sorted({tag for job in jobs for tag in job.meta["tags"]} - {"O"})
     atomic_write_text(root / SLOTS, "\n".join(["O", *slot_types]) + "\n")

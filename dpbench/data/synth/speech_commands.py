@@ -69,13 +69,17 @@ def plan(spec: SizeSpec, seed: int) -> list[Job]:
             )
     for name in NOISES:
         relpath = f"train/_background_noise_/{name}.wav"
-        kind = {"white_noise": "white", "pink_noise": "pink", "brown_noise": "brown", "running_tap": "tap"}.get(name, name)
+        kind = {"white_noise": "white", "pink_noise": "pink", "brown_noise": "brown", "running_tap": "tap"}.get(
+            name, name
+        )
         jobs.append(NoiseJob(relpath, kind, spec.ks_noise_seconds, -20.0, file_seed(seed, relpath), {"split": "train"}))
     for index in range(spec.ks_test_silence):
         relpath = f"test/_silence_/{random_id(rng, 8, '0123456789abcdef')}_nohash_{index}.wav"
         kind = str(rng.choice(["white", "pink", "brown", "hum", "tap"]))
         level = float(rng.uniform(-50, -20))
-        jobs.append(NoiseJob(relpath, kind, 1.0, level, file_seed(seed, relpath), {"split": "test", "label": "_silence_"}))
+        jobs.append(
+            NoiseJob(relpath, kind, 1.0, level, file_seed(seed, relpath), {"split": "test", "label": "_silence_"})
+        )
     return jobs
 
 

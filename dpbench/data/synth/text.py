@@ -53,7 +53,9 @@ def sentence(rng: np.random.Generator) -> str:
         lambda: f"when {noun_phrase()} {pick(INTRANSITIVE)} {pick(NAMES)} {pick(TRANSITIVE)} {noun_phrase()}",
         lambda: f"it was a {pick(ADJECTIVES)} {pick(NOUNS)} and {pick(NAMES)} {pick(CONTRACTIONS[:4])} know it",
         lambda: f"{pick(CONTRACTIONS[4:])} {noun_phrase()} {pick(PREPOSITIONS)} {noun_phrase()}",
-        lambda: f"{pick(NAMES)} and {pick(NAMES)} {pick(INTRANSITIVE)} {pick(PREPOSITIONS)} {noun_phrase()} {pick(ADVERBS)}",
+        lambda: (
+            f"{pick(NAMES)} and {pick(NAMES)} {pick(INTRANSITIVE)} {pick(PREPOSITIONS)} {noun_phrase()} {pick(ADVERBS)}"
+        ),
     ]
     return templates[rng.integers(len(templates))]()
 

@@ -33,9 +33,7 @@ class Voice:
     def espeak_name(self) -> str:
         return f"{self.accent}+{self.variant}"
 
-    def jittered(
-        self, rng: np.random.Generator, pitch: int = 4, rate: float = 0.06, amplitude: float = 0.1
-    ) -> Voice:
+    def jittered(self, rng: np.random.Generator, pitch: int = 4, rate: float = 0.06, amplitude: float = 0.1) -> Voice:
         """This speaker with small random changes, for one utterance."""
         return replace(
             self,

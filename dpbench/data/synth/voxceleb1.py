@@ -49,25 +49,37 @@ def plan(spec: SizeSpec, seed: int) -> list[Job]:
     rng = np.random.default_rng([seed, 4])
     ids = speaker_ids(rng, spec.vox_speakers)
     voices = sample_voices(rng, len(ids))
-    videos = [(split, code) for code, split, n in zip((1, 2, 3), ("train", "valid", "test"), spec.vox_videos)
-              for _ in range(n)]  # fmt: skip
+    videos = [
+        (split, code)
+        for code, split, n in zip((1, 2, 3), ("train", "valid", "test"), spec.vox_videos)
+        for _ in range(n)
+    ]
     jobs: list[Job] = []
     for speaker_id, voice in zip(ids, voices):
         jobs += _speaker_jobs(rng, seed, speaker_id, voice, videos, spec.vox_utterances)
     # drawn after the identification speakers, so adding them changes none of those files
     free = [i for i in TEST_FOLDER_IDS if i not in ids]
     if spec.vox_verification_speakers > len(free):
-        raise DpbenchError(f"SizeSpec asks for {spec.vox_verification_speakers} verification-only speakers, but only "
-                           f"{len(free)} of id10270..id10309 are free: lower vox_verification_speakers in sizes.py")
+        raise DpbenchError(
+            f"SizeSpec asks for {spec.vox_verification_speakers} verification-only speakers, but only "
+            f"{len(free)} of id10270..id10309 are free: lower vox_verification_speakers in sizes.py"
+        )
     extra = sorted(int(i) for i in rng.choice(free, size=spec.vox_verification_speakers, replace=False))
     for speaker_id, voice in zip(extra, sample_voices(rng, len(extra))):
-        jobs += _speaker_jobs(rng, seed, speaker_id, voice, [(VERIFICATION, None)] * spec.vox_verification_videos,
-                              spec.vox_utterances)
+        jobs += _speaker_jobs(
+            rng, seed, speaker_id, voice, [(VERIFICATION, None)] * spec.vox_verification_videos, spec.vox_utterances
+        )
     return jobs
 
 
-def _speaker_jobs(rng: np.random.Generator, seed: int, speaker_id: int, voice: Voice,
-                  videos: Sequence[tuple[str, int | None]], utterances: int) -> list[Job]:
+def _speaker_jobs(
+    rng: np.random.Generator,
+    seed: int,
+    speaker_id: int,
+    voice: Voice,
+    videos: Sequence[tuple[str, int | None]],
+    utterances: int,
+) -> list[Job]:
     """One speaker's utterances: for each (split, iden_split code or None) one video of `utterances` files."""
     folder = "test" if speaker_id in TEST_FOLDER_IDS else "dev"
     jobs: list[Job] = []
@@ -86,7 +98,7 @@ def _speaker_jobs(rng: np.random.Generator, seed: int, speaker_id: int, voice: V
                     seed=file_seed(seed, relpath),
                     meta={"split": split, "speaker": f"id{speaker_id}", "code": code, "uid": uid},
                 )
-            )  # fmt: skip
+            )
     return jobs
 
 
@@ -109,19 +121,26 @@ def make_trials(uids: Sequence[str]) -> list[tuple[int, str, str]]:
     speakers = [uid.split("/")[0] for uid in uids]
     videos = [uid.split("/")[1] for uid in uids]
     if len(set(speakers)) < 2:
-        raise DpbenchError(f"a trial list needs at least 2 test speakers, got {sorted(set(speakers))}: "
-                           "raise vox_verification_speakers in sizes.py")
+        raise DpbenchError(
+            f"a trial list needs at least 2 test speakers, got {sorted(set(speakers))}: "
+            "raise vox_verification_speakers in sizes.py"
+        )
     speaker_videos: dict[str, set[str]] = {}
     for speaker, video in zip(speakers, videos):
         speaker_videos.setdefault(speaker, set()).add(video)
     pairs = [(i, j) for i in range(len(uids)) for j in range(i + 1, len(uids))]
-    target = [(i, j) for i, j in pairs if speakers[i] == speakers[j]
-              and (videos[i] != videos[j] or len(speaker_videos[speakers[i]]) == 1)]
+    target = [
+        (i, j)
+        for i, j in pairs
+        if speakers[i] == speakers[j] and (videos[i] != videos[j] or len(speaker_videos[speakers[i]]) == 1)
+    ]
     nontarget = [(i, j) for i, j in pairs if speakers[i] != speakers[j]]
     count = min(len(target), len(nontarget), TARGET_TRIALS_PER_UTTERANCE * len(uids))
     if count == 0:
-        raise DpbenchError(f"no target trials fit the {len(uids)} test utterances: give every test speaker at "
-                           "least 2 utterances (vox_utterances in sizes.py)")
+        raise DpbenchError(
+            f"no target trials fit the {len(uids)} test utterances: give every test speaker at "
+            "least 2 utterances (vox_utterances in sizes.py)"
+        )
     rng = np.random.default_rng(zlib.crc32("\n".join(uids).encode()))
     chosen = [(1, *target[k]) for k in rng.choice(len(target), size=count, replace=False)]
     chosen += [(0, *nontarget[k]) for k in rng.choice(len(nontarget), size=count, replace=False)]

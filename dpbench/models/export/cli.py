@@ -18,12 +18,21 @@ RELEASED_NAMES = {
 
 @click.command("export")
 @click.argument("student", type=click.Path(path_type=str))
-@click.option("--format", "fmt", type=click.Choice(["hf", "released", "onnx"]), required=True,
-              help="hf: a transformers save_pretrained folder; released: the DPHuBERT authors' .pth format; "
-                   "onnx: model.onnx (inputs wavs, lengths; SUPERB-feature hidden states; checked with onnxruntime).")
-@click.option("--out", type=click.Path(path_type=Path), required=True,
-              help="Folder to write (hf: the model folder itself; released: holds the .pth, named by the arch; "
-                   "onnx: holds model.onnx).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["hf", "released", "onnx"]),
+    required=True,
+    help="hf: a transformers save_pretrained folder; released: the DPHuBERT authors' .pth format; "
+    "onnx: model.onnx (inputs wavs, lengths; SUPERB-feature hidden states; checked with onnxruntime).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Folder to write (hf: the model folder itself; released: holds the .pth, named by the arch; "
+    "onnx: holds model.onnx).",
+)
 def export_command(student: str, fmt: str, out: Path) -> None:
     """Write STUDENT (any checkpoint `dpbench inspect` reads) for use outside dpbench, with the same outputs."""
     from dpbench.models.export import export_huggingface, export_onnx, export_released
@@ -38,8 +47,10 @@ def export_command(student: str, fmt: str, out: Path) -> None:
         return
     if fmt == "onnx":
         path, error = export_onnx(model, out)
-        click.echo(f"wrote {path} (dynamic batch and length; onnxruntime vs PyTorch: max |diff| {error:.1e} over "
-                   "every hidden state)")
+        click.echo(
+            f"wrote {path} (dynamic batch and length; onnxruntime vs PyTorch: max |diff| {error:.1e} over "
+            "every hidden state)"
+        )
         return
     path = out / RELEASED_NAMES[model.config.arch]
     written = export_released(model, path)

@@ -140,11 +140,13 @@ def _attention(model: Encoder, i: int, heads: int, width: int) -> dict[str, Tens
     out.update({f"{p}_proj.bias": torch.zeros(width) for p in "qkv"})
     out.update({"out_proj.weight": torch.zeros(d, width), "out_proj.bias": torch.zeros(d)})
     if c.arch == "wavlm":
-        out.update({
-            "gru_rel_pos_linear.weight": torch.zeros(8, d // heads),
-            "gru_rel_pos_linear.bias": torch.zeros(8),
-            "gru_rel_pos_const": torch.ones(1, heads, 1, 1),
-        })
+        out.update(
+            {
+                "gru_rel_pos_linear.weight": torch.zeros(8, d // heads),
+                "gru_rel_pos_linear.bias": torch.zeros(8),
+                "gru_rel_pos_const": torch.ones(1, heads, 1, 1),
+            }
+        )
     if attention is None:
         return out
     rows = _rows(attention.head_index.cpu(), c.head_dim)
@@ -222,8 +224,10 @@ def to_huggingface(model: Encoder) -> PreTrainedModel:
     hf = getattr(transformers, MODEL_CLASSES[model.config.arch])(config)
     state = hf_state(model, config.num_attention_heads, config.intermediate_size)
     expected = hf.state_dict()
-    for suffix, parametrized in (("weight_g", "parametrizations.weight.original0"),
-                                 ("weight_v", "parametrizations.weight.original1")):
+    for suffix, parametrized in (
+        ("weight_g", "parametrizations.weight.original0"),
+        ("weight_v", "parametrizations.weight.original1"),
+    ):
         key = f"encoder.pos_conv_embed.conv.{suffix}"
         if key not in expected:  # transformers with torch's parametrized weight norm
             state[f"encoder.pos_conv_embed.conv.{parametrized}"] = state.pop(key)
@@ -236,8 +240,11 @@ def feature_extractor(config: EncoderConfig) -> Wav2Vec2FeatureExtractor:
     from transformers import Wav2Vec2FeatureExtractor
 
     return Wav2Vec2FeatureExtractor(
-        feature_size=1, sampling_rate=SAMPLE_RATE, padding_value=0.0,
-        do_normalize=config.normalize_waveform, return_attention_mask=True,
+        feature_size=1,
+        sampling_rate=SAMPLE_RATE,
+        padding_value=0.0,
+        do_normalize=config.normalize_waveform,
+        return_attention_mask=True,
     )
 
 

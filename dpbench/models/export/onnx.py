@@ -50,7 +50,7 @@ def _example(batch: int, samples: int, seed: int) -> tuple[Tensor, Tensor]:
     wavs = torch.randn(batch, samples, generator=generator)
     lengths = torch.full((batch,), samples, dtype=torch.long)
     lengths[-1] = samples * 3 // 4
-    wavs[-1, lengths[-1]:] = 0.0
+    wavs[-1, lengths[-1] :] = 0.0
     return wavs, lengths
 
 
@@ -66,16 +66,25 @@ def export_onnx(model: Encoder, out: Path) -> tuple[Path, float]:
     buffer = io.BytesIO()
     with torch.no_grad():
         # torch annotates `f` as a path, but the TorchScript exporter (dynamo=False) writes file objects too
-        torch.onnx.export(_SuperbFeatures(model), (wavs, lengths), buffer,  # type: ignore[arg-type]
-                          input_names=["wavs", "lengths"],
-                          output_names=names, dynamic_axes=axes, opset_version=OPSET, dynamo=False)
+        torch.onnx.export(
+            _SuperbFeatures(model),
+            (wavs, lengths),
+            buffer,  # type: ignore[arg-type]
+            input_names=["wavs", "lengths"],
+            output_names=names,
+            dynamic_axes=axes,
+            opset_version=OPSET,
+            dynamo=False,
+        )
     make_dirs(out)
     path = out / ONNX_NAME
     atomic_write_bytes(path, buffer.getvalue())
     error = max_difference(path, model, *_example(3, 21000, seed=1))
     if error > TOLERANCE:
-        raise DpbenchError(f"{path}: onnxruntime differs from PyTorch by {error:.2e} (> {TOLERANCE:g}); "
-                           "please report this model's config")
+        raise DpbenchError(
+            f"{path}: onnxruntime differs from PyTorch by {error:.2e} (> {TOLERANCE:g}); "
+            "please report this model's config"
+        )
     return path, error
 
 

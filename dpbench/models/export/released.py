@@ -128,7 +128,8 @@ def released_state(model: Encoder) -> dict[str, Tensor]:
     for name in ("weight_g", "weight_v", "bias"):
         state[f"{transformer}pos_conv_embed.conv.{name}"] = own[f"pos_conv.{name}"]
     state[f"{transformer}layer_norm.weight"], state[f"{transformer}layer_norm.bias"] = (
-        own["layer_norm.weight"], own["layer_norm.bias"]
+        own["layer_norm.weight"],
+        own["layer_norm.bias"],
     )
     carrier = _carrier_layer0(c, model)
     for i, layer in enumerate(model.layers):
@@ -144,8 +145,12 @@ def released_state(model: Encoder) -> dict[str, Tensor]:
             for name in ("weight", "bias"):
                 state[f"{prefix}{norm}.{name}"] = own[f"layers.{i}.{norm}.{name}"]
         if layer.feed_forward is not None:
-            for name in ("intermediate_dense.weight", "intermediate_dense.bias", "output_dense.weight",
-                         "output_dense.bias"):
+            for name in (
+                "intermediate_dense.weight",
+                "intermediate_dense.bias",
+                "output_dense.weight",
+                "output_dense.bias",
+            ):
                 state[f"{prefix}feed_forward.{name}"] = own[f"layers.{i}.feed_forward.{name}"]
     return state
 

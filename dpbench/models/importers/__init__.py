@@ -4,8 +4,8 @@ authors' files) as dpbench Encoders."""
 from dpbench.models.importers.detect import import_checkpoint
 from dpbench.models.importers.fairseq import from_fairseq
 from dpbench.models.importers.huggingface import from_huggingface, from_huggingface_state
-from dpbench.models.importers.s3prl_hub import from_s3prl
 from dpbench.models.importers.released import from_released
+from dpbench.models.importers.s3prl_hub import from_s3prl
 from dpbench.models.importers.torchaudio import from_torchaudio
 
 __all__ = [

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from torch import Tensor
 
@@ -20,8 +21,8 @@ from dpbench.models.importers.huggingface import (
     huggingface_state_arch,
     preprocessor_normalize,
 )
-from dpbench.models.importers.s3prl_hub import from_s3prl, is_s3prl_converted
 from dpbench.models.importers.released import from_released, is_released_checkpoint
+from dpbench.models.importers.s3prl_hub import from_s3prl, is_s3prl_converted
 from dpbench.models.importers.torchaudio import from_torchaudio, is_torchaudio_state
 from dpbench.safe_load import load_torch
 
@@ -74,9 +75,7 @@ def _from_folder(folder: Path) -> Encoder:
         raise DpbenchError(
             f"{folder} is a folder but not a Hugging Face model folder: expected config.json and one of {HF_WEIGHTS}"
         )
-    return from_huggingface(
-        _read_weights(weights[0]), _read_json(config_path), str(weights[0]), _hf_normalize(folder)
-    )
+    return from_huggingface(_read_weights(weights[0]), _read_json(config_path), str(weights[0]), _hf_normalize(folder))
 
 
 def _is_state_dict(obj: Any) -> bool:

@@ -7,7 +7,8 @@ A checkpoint is a dict with `model` (the state dict) and the config under `cfg['
 from __future__ import annotations
 
 import ast
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from torch import Tensor
 
@@ -40,7 +41,11 @@ RULES = [
 ]
 # pretraining heads and masking embeddings: not part of the encoder
 IGNORE = [
-    r"mask_emb", r"quantizer\..*", r"project_q\..*", r"final_proj\..*", r"label_embs_concat",
+    r"mask_emb",
+    r"quantizer\..*",
+    r"project_q\..*",
+    r"final_proj\..*",
+    r"label_embs_concat",
     r"target_glu\..*",
 ]
 
@@ -122,8 +127,12 @@ def _known_fields(cfg: dict[str, Any], source: str) -> dict[str, Any]:
 
 
 # EncoderConfig dropout -> fairseq config key and its default (torchaudio's import_fairseq mapping)
-DROPOUT_KEYS = {"projection_dropout": ("dropout_input", 0.0), "attention_dropout": ("attention_dropout", 0.1),
-                "ffn_interm_dropout": ("activation_dropout", 0.0), "dropout": ("dropout", 0.1)}
+DROPOUT_KEYS = {
+    "projection_dropout": ("dropout_input", 0.0),
+    "attention_dropout": ("attention_dropout", 0.1),
+    "ffn_interm_dropout": ("activation_dropout", 0.0),
+    "dropout": ("dropout", 0.1),
+}
 
 
 def from_fairseq(ckpt: Mapping[str, Any], source: str = "checkpoint") -> Encoder:

@@ -5,7 +5,8 @@ model comes without that file, `shapes.default_normalize_waveform` decides (pre-
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from torch import Tensor, nn
 
@@ -87,12 +88,18 @@ def _known_fields(cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 # EncoderConfig dropout -> transformers config key and its default (torchaudio's import_huggingface mapping)
-DROPOUT_KEYS = {"projection_dropout": ("feat_proj_dropout", 0.0), "attention_dropout": ("attention_dropout", 0.1),
-                "ffn_interm_dropout": ("activation_dropout", 0.1), "dropout": ("hidden_dropout", 0.1)}
+DROPOUT_KEYS = {
+    "projection_dropout": ("feat_proj_dropout", 0.0),
+    "attention_dropout": ("attention_dropout", 0.1),
+    "ffn_interm_dropout": ("activation_dropout", 0.1),
+    "dropout": ("hidden_dropout", 0.1),
+}
 
 
 def from_huggingface(
-    model_or_state_dict: nn.Module | Mapping[str, Tensor], hf_config: Any = None, source: str = "model",
+    model_or_state_dict: nn.Module | Mapping[str, Tensor],
+    hf_config: Any = None,
+    source: str = "model",
     normalize_waveform: bool | None = None,
 ) -> Encoder:
     """Convert a transformers HubertModel / Wav2Vec2Model / WavLMModel (or a task model around one,
@@ -110,9 +117,7 @@ def from_huggingface(
     cfg = _config_dict(hf_config)
     model_type = cfg.get("model_type")
     if model_type not in MODEL_TYPES:
-        raise DpbenchError(
-            f"{source}: config model_type is {model_type!r}; expected one of {sorted(MODEL_TYPES)}"
-        )
+        raise DpbenchError(f"{source}: config model_type is {model_type!r}; expected one of {sorted(MODEL_TYPES)}")
     _check_supported(cfg, source)
     renamed = rename_keys(strip_prefix(state, PREFIXES), RULES, IGNORE, source, LAYOUT)
     known = {**_known_fields(cfg), "normalize_waveform": normalize_waveform}

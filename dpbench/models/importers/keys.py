@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from torch import Tensor
 
@@ -43,5 +43,5 @@ def strip_prefix(state: Mapping[str, Tensor], prefixes: Iterable[str]) -> dict[s
     keys outside it (task heads) are dropped too."""
     for prefix in prefixes:
         if any(key.startswith(prefix) for key in state):
-            return {key[len(prefix):]: value for key, value in state.items() if key.startswith(prefix)}
+            return {key[len(prefix) :]: value for key, value in state.items() if key.startswith(prefix)}
     return dict(state)

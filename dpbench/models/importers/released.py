@@ -14,7 +14,8 @@ Where their model and dpbench's differ in form but not in function:
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -121,8 +122,10 @@ def _head_fields(cfg: Mapping[str, Any], source: str, hidden: int, use: list[boo
     if "encoder_remaining_heads" not in cfg:  # HuBERT / wav2vec 2.0
         heads = _per_layer(_require(cfg, "encoder_num_heads", source), layers, "encoder_num_heads", source)
         return {"num_heads": _kept(use, heads, "attention", source), "head_dim": int(cfg.get("encoder_head_dim", 64))}
-    total = [int(h) for h in _per_layer(_require(cfg, "encoder_total_num_heads", source), layers,
-                                        "encoder_total_num_heads", source)]
+    total = [
+        int(h)
+        for h in _per_layer(_require(cfg, "encoder_total_num_heads", source), layers, "encoder_total_num_heads", source)
+    ]
     remaining = _per_layer(cfg["encoder_remaining_heads"], layers, "encoder_remaining_heads", source)
     if len(set(total)) != 1 or hidden % total[0]:
         raise DpbenchError(f"{source}: encoder_total_num_heads {total} must be one head count dividing {hidden}")
@@ -155,10 +158,13 @@ def released_config(cfg: Mapping[str, Any], source: str, arch: str | None = None
         raise DpbenchError(f"{source}: labelled WavLM, but its config has no encoder_remaining_heads")
     layers = int(_require(cfg, "encoder_num_layers", source))
     hidden = int(_require(cfg, "encoder_embed_dim", source))
-    use_attention = [bool(u) for u in _per_layer(cfg.get("encoder_use_attention", True), layers,
-                                                 "encoder_use_attention", source)]
-    use_ffn = [bool(u) for u in _per_layer(cfg.get("encoder_use_feed_forward", True), layers,
-                                           "encoder_use_feed_forward", source)]
+    use_attention = [
+        bool(u) for u in _per_layer(cfg.get("encoder_use_attention", True), layers, "encoder_use_attention", source)
+    ]
+    use_ffn = [
+        bool(u)
+        for u in _per_layer(cfg.get("encoder_use_feed_forward", True), layers, "encoder_use_feed_forward", source)
+    ]
     ffn = _per_layer(_require(cfg, "encoder_ff_interm_features", source), layers, "encoder_ff_interm_features", source)
     fields = {
         "arch": "wavlm" if wavlm else (arch or "hubert"),
@@ -179,8 +185,9 @@ def released_config(cfg: Mapping[str, Any], source: str, arch: str | None = None
         raise DpbenchError(f"{source}: inconsistent model config ({error})") from error
 
 
-def _dpbench_state(state: Mapping[str, Tensor], config: EncoderConfig, cfg: Mapping[str, Any], source: str
-                   ) -> dict[str, Tensor]:
+def _dpbench_state(
+    state: Mapping[str, Tensor], config: EncoderConfig, cfg: Mapping[str, Any], source: str
+) -> dict[str, Tensor]:
     """Their weights in dpbench's naming, with the WavLM head bookkeeping converted (see module docstring)."""
     out = rename_keys(state, RULES, IGNORE, source, LAYOUT)
     table = out.pop("layers.0.attention.rel_attn_embed.weight", None)

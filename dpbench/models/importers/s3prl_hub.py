@@ -8,7 +8,8 @@ files, which the fairseq importer reads directly.)"""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from dpbench.errors import DpbenchError
 from dpbench.models.encoder import Encoder

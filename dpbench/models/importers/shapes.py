@@ -6,7 +6,8 @@ one, else from the published models' conventions, which the caller may override.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import Tensor

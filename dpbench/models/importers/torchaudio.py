@@ -5,7 +5,8 @@ for the rest. HuBERT and wav2vec 2.0 share one layout there, so `arch` labels wh
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from torch import Tensor, nn
 
@@ -20,10 +21,8 @@ RULES = [
     (r"feature_extractor\.conv_layers\.(\d+)\.conv\.(weight|bias)", r"feature_extractor.layers.\1.conv.\2"),
     (r"feature_extractor\.conv_layers\.(\d+)\.layer_norm\.(weight|bias)", r"feature_extractor.layers.\1.norm.\2"),
     (r"encoder\.feature_projection\.(layer_norm|projection)\.(weight|bias)", r"feature_projection.\1.\2"),
-    (rf"encoder\.transformer\.pos_conv_embed\.conv\.{WEIGHT_NORM_G}",
-     "pos_conv.weight_g"),
-    (rf"encoder\.transformer\.pos_conv_embed\.conv\.{WEIGHT_NORM_V}",
-     "pos_conv.weight_v"),
+    (rf"encoder\.transformer\.pos_conv_embed\.conv\.{WEIGHT_NORM_G}", "pos_conv.weight_g"),
+    (rf"encoder\.transformer\.pos_conv_embed\.conv\.{WEIGHT_NORM_V}", "pos_conv.weight_v"),
     (r"encoder\.transformer\.pos_conv_embed\.conv\.bias", "pos_conv.bias"),
     (r"encoder\.transformer\.layer_norm\.(weight|bias)", r"layer_norm.\1"),
     (r"encoder\.transformer\.layers\.0\.attention\.rel_attn_embed\.weight", "relative_position.rel_attn_embed.weight"),
@@ -80,4 +79,3 @@ def from_torchaudio(
     renamed = dpbench_names(state, source)
     arch = arch or torchaudio_state_arch(renamed) or "wav2vec2"
     return load_state(infer_config(renamed, source, arch, **known), renamed, source)
-

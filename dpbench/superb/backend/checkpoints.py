@@ -86,5 +86,9 @@ def drop_unreadable_last(expdir: str | os.PathLike[str]) -> None:
             aside = newest.with_name(newest.name + ".unreadable")
             newest.rename(aside)
             then = f"resuming from {previous.name}" if previous else "no earlier checkpoint: training starts over"
-            print(f"[dpbench] {newest} cannot be read ({type(error).__name__}: {str(error).splitlines()[0][:200]}); "
-                  f"moved to {aside.name}, {then}", file=sys.stderr, flush=True)
+            print(
+                f"[dpbench] {newest} cannot be read ({type(error).__name__}: {str(error).splitlines()[0][:200]}); "
+                f"moved to {aside.name}, {then}",
+                file=sys.stderr,
+                flush=True,
+            )

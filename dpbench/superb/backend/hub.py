@@ -24,8 +24,10 @@ def build_entry(source: str, entry: str, ckpt: str | None) -> nn.Module:
 
     def refuse_download(filepath: Path, url: str, *args: object, **kwargs: object) -> None:
         if not Path(filepath).is_file():
-            raise DpbenchError(f"{source!r}: s3prl would download {url}; nothing is downloaded. Place the file "
-                               f"at {filepath}, or pass it as s3prl:<entry>_local=PATH")
+            raise DpbenchError(
+                f"{source!r}: s3prl would download {url}; nothing is downloaded. Place the file "
+                f"at {filepath}, or pass it as s3prl:<entry>_local=PATH"
+            )
 
     real_download, s3prl_download._download = s3prl_download._download, refuse_download
     try:

@@ -18,6 +18,7 @@ def voxceleb1_cache(folder: str) -> None:
 
 PATCHES: dict[str, Callable[[str], None]] = {"voxceleb1_cache": voxceleb1_cache}
 
+
 def apply_requested(argv: list[str]) -> list[str]:
     """Apply each leading `--patch NAME=VALUE` of `argv`; return the arguments after them."""
     while argv[:1] == [PATCH_OPTION]:

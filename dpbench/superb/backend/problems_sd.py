@@ -27,13 +27,15 @@ class ScoredSD(SuperbSD):
 
     def scoring(self, scoring: dict, stage_id: int, test_dirs: list, test_rttms: list, frame_shift: int) -> None:
         for test_dir, reference_rttm in zip(test_dirs, test_rttms):
-            summary = score_grid(Path(test_dir), Path(reference_rttm), frame_shift,
-                                 scoring["thresholds"], scoring["median_filters"])
+            summary = score_grid(
+                Path(test_dir), Path(reference_rttm), frame_shift, scoring["thresholds"], scoring["median_filters"]
+            )
             atomic_write_text(Path(test_dir) / SCORE_FILE, yaml.safe_dump(summary, sort_keys=False))
 
 
-def score_grid(test_dir: Path, reference_rttm: Path, frame_shift: int, thresholds: list[float],
-               median_filters: list[int]) -> dict:
+def score_grid(
+    test_dir: Path, reference_rttm: Path, frame_shift: int, thresholds: list[float], median_filters: list[int]
+) -> dict:
     """RTTMs from `test_dir/prediction/*.pt` (s3prl's `make_rttm`) for every threshold and median filter,
     each scored against `reference_rttm`; the lowest DER with its setting, and every setting's counts."""
     reference = read_rttm(reference_rttm)
@@ -44,13 +46,29 @@ def score_grid(test_dir: Path, reference_rttm: Path, frame_shift: int, threshold
             make_rttm(str(test_dir / "prediction"), str(rttm), threshold, median, frame_shift, 1, SAMPLING_RATE)
             by_recording = score_by_recording(reference, read_rttm(rttm))
             counts = sum(by_recording.values(), DerCounts())
-            grid.append({"threshold": threshold, "median_filter": median, "der": counts.der,
-                         "missed_s": counts.missed, "false_alarm_s": counts.false_alarm,
-                         "confusion_s": counts.confusion, "scored_s": counts.scored})
-            recordings.append({name: {"error_s": c.missed + c.false_alarm + c.confusion, "scored_s": c.scored}
-                               for name, c in by_recording.items()})
+            grid.append(
+                {
+                    "threshold": threshold,
+                    "median_filter": median,
+                    "der": counts.der,
+                    "missed_s": counts.missed,
+                    "false_alarm_s": counts.false_alarm,
+                    "confusion_s": counts.confusion,
+                    "scored_s": counts.scored,
+                }
+            )
+            recordings.append(
+                {
+                    name: {"error_s": c.missed + c.false_alarm + c.confusion, "scored_s": c.scored}
+                    for name, c in by_recording.items()
+                }
+            )
     best = min(range(len(grid)), key=lambda i: grid[i]["der"])  # first of equals, in s3prl's loop order
-    return {"der": grid[best]["der"], "threshold": grid[best]["threshold"],
-            "median_filter": grid[best]["median_filter"],
-            "scorer": "dpbench.superb.der (md-eval DER as dscore runs it: collar 0, overlap scored)",
-            "grid": grid, "recordings": recordings[best]}
+    return {
+        "der": grid[best]["der"],
+        "threshold": grid[best]["threshold"],
+        "median_filter": grid[best]["median_filter"],
+        "scorer": "dpbench.superb.der (md-eval DER as dscore runs it: collar 0, overlap scored)",
+        "grid": grid,
+        "recordings": recordings[best],
+    }

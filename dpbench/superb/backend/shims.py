@@ -52,8 +52,9 @@ class _Unavailable:
 
 _HEAR_STUBS = {
     "sed_eval": {},
-    "sed_eval.sound_event": dict.fromkeys(("SoundEventMetrics", "EventBasedMetrics", "SegmentBasedMetrics"),
-                                          _Unavailable),
+    "sed_eval.sound_event": dict.fromkeys(
+        ("SoundEventMetrics", "EventBasedMetrics", "SegmentBasedMetrics"), _Unavailable
+    ),
     "dcase_util": {},
     "dcase_util.containers": {"MetaDataContainer": _Unavailable},
 }

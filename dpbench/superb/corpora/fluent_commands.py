@@ -22,5 +22,8 @@ def check_splits(task: str, root: Path) -> None:
     for split in ("valid", "test"):
         for slot in SLOTS:
             unseen = set(frames[split][slot]) - set(frames["train"][slot])
-            require(not unseen, f"{root / 'data' / f'{split}_data.csv'}: {slot} values {sorted(unseen)} never "
-                                "occur in train_data.csv, which s3prl cannot label; fix the split")
+            require(
+                not unseen,
+                f"{root / 'data' / f'{split}_data.csv'}: {slot} values {sorted(unseen)} never "
+                "occur in train_data.csv, which s3prl cannot label; fix the split",
+            )

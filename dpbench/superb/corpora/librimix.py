@@ -25,22 +25,31 @@ def kaldi_view(corpus: Path, split: str, target: Path) -> None:
     from its working directory); relative paths are taken relative to `corpus`."""
     source = corpus / "data" / split
     for name in KALDI_FILES:
-        require((source / name).is_file(), (
-            f"SD needs {source / name}: a Kaldi data directory per split (train, dev, test) with "
-            f"{', '.join(KALDI_FILES)} (layout in docs/ARCHITECTURE.md); run `dpbench data synth` or "
-            "prepare LibriMix with its Kaldi data scripts"))
+        require(
+            (source / name).is_file(),
+            (
+                f"SD needs {source / name}: a Kaldi data directory per split (train, dev, test) with "
+                f"{', '.join(KALDI_FILES)} (layout in docs/ARCHITECTURE.md); run `dpbench data synth` or "
+                "prepare LibriMix with its Kaldi data scripts"
+            ),
+        )
     lines = []
     for number, line in enumerate((source / "wav.scp").read_text().splitlines(), 1):
         fields = line.split()
         if not fields:
             continue
         if len(fields) != 2:
-            raise DpbenchError(f"{source / 'wav.scp'} line {number}: expected `<recording> <path>` with no "
-                               "spaces in the path (s3prl splits on one space) and no piped commands")
+            raise DpbenchError(
+                f"{source / 'wav.scp'} line {number}: expected `<recording> <path>` with no "
+                "spaces in the path (s3prl splits on one space) and no piped commands"
+            )
         path = Path(fields[1]) if Path(fields[1]).is_absolute() else (corpus / fields[1]).resolve()
         require(path.is_file(), f"{source / 'wav.scp'} line {number}: {path} does not exist")
-        require(" " not in str(path), f"{path} (from {source / 'wav.scp'}) has a space, which s3prl's SD "
-                "cannot read: move the corpus (or the run folder, --out) to a path without spaces")
+        require(
+            " " not in str(path),
+            f"{path} (from {source / 'wav.scp'}) has a space, which s3prl's SD "
+            "cannot read: move the corpus (or the run folder, --out) to a path without spaces",
+        )
         lines.append(f"{fields[0]} {path}\n")
     require(bool(lines), f"{source / 'wav.scp'} lists no recordings")
     atomic_write_text(target / "wav.scp", "".join(lines))

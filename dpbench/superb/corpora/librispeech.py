@@ -17,10 +17,14 @@ LEXICON = "lexicon.txt"
 def lexicon_file(source: Path) -> Path:
     """The corpus's phoneme lexicon (`WORD<TAB>PH PH ...`), which PR phonemizes transcripts with."""
     lexicon = source / LEXICON
-    require(lexicon.is_file(), (
-        f"PR needs {lexicon} (WORD<TAB>PHONES, ARPAbet with stress). Synthetic corpora include it; for real "
-        "LibriSpeech, concatenate s3prl's librispeech-lexicon-200k-g2p.txt and "
-        "librispeech-lexicon-allothers-g2p.txt (huggingface.co/datasets/s3prl/g2p) into that file"))
+    require(
+        lexicon.is_file(),
+        (
+            f"PR needs {lexicon} (WORD<TAB>PHONES, ARPAbet with stress). Synthetic corpora include it; for real "
+            "LibriSpeech, concatenate s3prl's librispeech-lexicon-200k-g2p.txt and "
+            "librispeech-lexicon-allothers-g2p.txt (huggingface.co/datasets/s3prl/g2p) into that file"
+        ),
+    )
     return lexicon
 
 
@@ -35,8 +39,10 @@ def librispeech_view(source: Path, target: Path, splits: list[str]) -> Path:
     for split in splits:
         split_dir = source / split
         if count_utterances(split_dir) == 0:
-            raise DpbenchError(f"{split_dir} has no .flac utterances: LibriSpeech layout expected "
-                               "(<split>/<spk>/<chap>/<spk>-<chap>-<utt>.flac + .trans.txt)")
+            raise DpbenchError(
+                f"{split_dir} has no .flac utterances: LibriSpeech layout expected "
+                "(<split>/<spk>/<chap>/<spk>-<chap>-<utt>.flac + .trans.txt)"
+            )
         link = target / split
         if not link.exists():
             os.symlink(split_dir.resolve(), link, target_is_directory=True)

@@ -15,7 +15,11 @@ QUERY_SETS = ("dev", "eval")
 def check_layout(root: Path) -> None:
     """Each query set's language key and ground-truth folder are present."""
     for query_set in QUERY_SETS:
-        require((root / "scoring" / f"language_key_{query_set}.lst").is_file(),
-                f"QbE needs {root / 'scoring' / f'language_key_{query_set}.lst'} (QUESST 2014 layout)")
-        require((root / "scoring" / f"groundtruth_quesst14_{query_set}").is_dir(),
-                f"QbE needs {root / 'scoring' / f'groundtruth_quesst14_{query_set}'} to score MTWV")
+        require(
+            (root / "scoring" / f"language_key_{query_set}.lst").is_file(),
+            f"QbE needs {root / 'scoring' / f'language_key_{query_set}.lst'} (QUESST 2014 layout)",
+        )
+        require(
+            (root / "scoring" / f"groundtruth_quesst14_{query_set}").is_dir(),
+            f"QbE needs {root / 'scoring' / f'groundtruth_quesst14_{query_set}'} to score MTWV",
+        )

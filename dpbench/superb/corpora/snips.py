@@ -25,9 +25,13 @@ def speaker_lists(source: Path, prepare_data: dict) -> dict[str, list[str]]:
         listed = prepare_data.get(key) or [name for name, _ in SPEAKERS[split]]
         present = speakers_in(source / split)
         chosen = [name for name in listed if name in present]
-        require(bool(chosen), (
-            f"SF: no {split} audio in {source / split} from the speakers of {key} ({', '.join(listed)}): "
-            f"it holds {', '.join(sorted(present)) or 'no <Speaker>-snips-... .wav files'}; fix "
-            f"prepare_data.{key} in the config or regenerate the corpus"))
+        require(
+            bool(chosen),
+            (
+                f"SF: no {split} audio in {source / split} from the speakers of {key} ({', '.join(listed)}): "
+                f"it holds {', '.join(sorted(present)) or 'no <Speaker>-snips-... .wav files'}; fix "
+                f"prepare_data.{key} in the config or regenerate the corpus"
+            ),
+        )
         chosen_lists[key] = chosen
     return chosen_lists

@@ -28,18 +28,24 @@ def check_sid_split(task: str, split_file: Path) -> None:
     for _, path in lines:
         speaker = path.split("/")[0]
         match = SPEAKER.match(speaker)
-        require(bool(match) and 10001 <= int(match.group(1)) <= 11251,
-                f"{split_file}: speaker {speaker} is outside id10001..id11251, the 1251 classes s3prl's SID "
-                "head has; rename the speakers")
+        require(
+            bool(match) and 10001 <= int(match.group(1)) <= 11251,
+            f"{split_file}: speaker {speaker} is outside id10001..id11251, the 1251 classes s3prl's SID "
+            "head has; rename the speakers",
+        )
 
 
 def find_trial_file(root: Path) -> Path:
     """The ASV trial list in `root`, under either of its usual names."""
     found = next((root / name for name in TRIAL_FILES if (root / name).is_file()), None)
-    require(found is not None, (
-        f"ASV needs a trial list in {root} ({' or '.join(TRIAL_FILES)}, lines `1|0 idXXXXX/<yt>/<n>.wav "
-        "idXXXXX/<yt>/<n>.wav`): synthetic corpora include it; for real VoxCeleb1 download "
-        "https://www.robots.ox.ac.uk/~vgg/data/voxceleb/meta/veri_test2.txt into that folder"))
+    require(
+        found is not None,
+        (
+            f"ASV needs a trial list in {root} ({' or '.join(TRIAL_FILES)}, lines `1|0 idXXXXX/<yt>/<n>.wav "
+            "idXXXXX/<yt>/<n>.wav`): synthetic corpora include it; for real VoxCeleb1 download "
+            "https://www.robots.ox.ac.uk/~vgg/data/voxceleb/meta/veri_test2.txt into that folder"
+        ),
+    )
     return found
 
 
@@ -51,12 +57,21 @@ def require_long_enough(split_file: Path, dev_wav: Path, min_secs: float) -> Non
         path = dev_wav / parts[1] if len(parts) == 2 else None
         if path is not None and path.is_file() and sf.info(str(path)).duration > min_secs:
             return
-    require(False, f"{split_file}: no training utterance under {dev_wav} is longer than "
-                   f"build_dataset.train.min_secs = {min_secs} s, so s3prl would train forever; lower min_secs")
+    require(
+        False,
+        f"{split_file}: no training utterance under {dev_wav} is longer than "
+        f"build_dataset.train.min_secs = {min_secs} s, so s3prl would train forever; lower min_secs",
+    )
 
 
-def sv_csvs(target_dir: Path, get_path_only: bool, uid: Callable[[str], str], dataset_root: str, split_file: str,
-            trial_file: str) -> tuple[Path, list[Path]]:
+def sv_csvs(
+    target_dir: Path,
+    get_path_only: bool,
+    uid: Callable[[str], str],
+    dataset_root: str,
+    split_file: str,
+    trial_file: str,
+) -> tuple[Path, list[Path]]:
     """s3prl's `prepare_voxceleb1_for_sv` on local metadata; `uid` is s3prl's `VoxCeleb1SV.path2uid`.
 
     Training utterances: every `iden_split` line (codes 1, 2 and 3) of a speaker outside id10270..id10309,
@@ -77,20 +92,23 @@ def sv_csvs(target_dir: Path, get_path_only: bool, uid: Callable[[str], str], da
         raise DpbenchError(f"{split_file} lists no speaker outside id10270..id10309, so ASV has nothing to train on")
     speakers = sorted({Path(path).parts[-3] for path in train})
     label = {speaker: index for index, speaker in enumerate(speakers)}
-    frame = pd.DataFrame({"id": [uid(p) for p in train], "wav_path": train,
-                          "spk": [label[Path(p).parts[-3]] for p in train]})
+    frame = pd.DataFrame(
+        {"id": [uid(p) for p in train], "wav_path": train, "spk": [label[Path(p).parts[-3]] for p in train]}
+    )
     frame.sort_values("id").to_csv(train_path, index=False)
     trials = _lines(Path(trial_file), 3)
     if not {label for label, _, _ in trials} <= {"0", "1"}:
         raise DpbenchError(f"{trial_file}: each line must start with 1 (same speaker) or 0 (different speakers)")
     paths = [[_wav(root / "test" / "wav" / rel, trial_file) for rel in (a, b)] for _, a, b in trials]
-    pd.DataFrame({
-        "id1": [uid(a) for a, _ in paths],
-        "id2": [uid(b) for _, b in paths],
-        "wav_path1": [a for a, _ in paths],
-        "wav_path2": [b for _, b in paths],
-        "label": [int(label) for label, _, _ in trials],
-    }).to_csv(test_path, index=False)
+    pd.DataFrame(
+        {
+            "id1": [uid(a) for a, _ in paths],
+            "id2": [uid(b) for _, b in paths],
+            "wav_path1": [a for a, _ in paths],
+            "wav_path2": [b for _, b in paths],
+            "label": [int(label) for label, _, _ in trials],
+        }
+    ).to_csv(test_path, index=False)
     return train_path, [test_path]
 
 
@@ -106,6 +124,8 @@ def _lines(path: Path, fields: int) -> list[list[str]]:
 
 def _wav(path: Path, listed_in: str) -> str:
     if not path.is_file():
-        raise DpbenchError(f"{listed_in} lists a file that is missing ({path}): the corpus is incomplete; "
-                           "re-run the synth or fix the list")
+        raise DpbenchError(
+            f"{listed_in} lists a file that is missing ({path}): the corpus is incomplete; "
+            "re-run the synth or fix the list"
+        )
     return str(path)

@@ -31,16 +31,23 @@ class ASV(ProblemTask):
         root = self.corpus_dir(request.data_root, SPLIT_FILE)
         trial_file = find_trial_file(root)
         total, save = int(get_key(config, "train.total_steps")), int(get_key(config, "train.save_step"))
-        require(total % save == 0 and config["train"].get("keep_num_ckpts") is None, (
-            f"ASV config: train.save_step ({save}) must divide train.total_steps ({total}) and "
-            "train.keep_num_ckpts must be null, so every saved checkpoint, the last included, is tested"))
+        require(
+            total % save == 0 and config["train"].get("keep_num_ckpts") is None,
+            (
+                f"ASV config: train.save_step ({save}) must divide train.total_steps ({total}) and "
+                "train.keep_num_ckpts must be null, so every saved checkpoint, the last included, is tested"
+            ),
+        )
         min_secs = float(get_key(config, "build_dataset.train.min_secs") or 0.0)
         require_long_enough(root / SPLIT_FILE, root / "dev" / "wav", min_secs)
-        return with_paths(config, {
-            "prepare_data.dataset_root": root,
-            "prepare_data.split_file": root / SPLIT_FILE,
-            "prepare_data.trial_file": trial_file,
-        })
+        return with_paths(
+            config,
+            {
+                "prepare_data.dataset_root": root,
+                "prepare_data.split_file": root / SPLIT_FILE,
+                "prepare_data.trial_file": trial_file,
+            },
+        )
 
     def stages(self, request: RunRequest, config: dict, settings: dict) -> list[Stage]:
         """SuperbASV trains without validation: testing needs the last step checkpoint, not `valid_best`."""
@@ -52,7 +59,7 @@ class ASV(ProblemTask):
     def outcome(self, request: RunRequest, config: dict, settings: dict) -> Outcome:
         results = request.run_dir / "exp" / "evaluate" / TEST_NAME
         best = 100.0 * problem_result(results / "best_result.yaml", "EER")
-        per_checkpoint = {path.parent.name: 100.0 * problem_result(path, "EER")
-                          for path in sorted(results.glob("step_*/result.yaml"))}
+        per_checkpoint = {
+            path.parent.name: 100.0 * problem_result(path, "EER") for path in sorted(results.glob("step_*/result.yaml"))
+        }
         return Outcome(value=best, dev_value=best, details=per_checkpoint)
-

@@ -51,15 +51,15 @@ class Task(ABC):
     copied from it when a subclass is defined."""
 
     spec: ClassVar[TaskSpec]
-    name: ClassVar[str]               # spec.name, "KS"
-    stem: ClassVar[str]               # spec.stem: dpbench/superb/downstream_configs/<stem>_<scale>.yaml
-    corpus: ClassVar[str]             # spec.corpus: folder under the data root, e.g. "speech_commands"
-    metric: ClassVar[str]             # spec.primary.name: "accuracy", "per", ...
+    name: ClassVar[str]  # spec.name, "KS"
+    stem: ClassVar[str]  # spec.stem: dpbench/superb/downstream_configs/<stem>_<scale>.yaml
+    corpus: ClassVar[str]  # spec.corpus: folder under the data root, e.g. "speech_commands"
+    metric: ClassVar[str]  # spec.primary.name: "accuracy", "per", ...
     higher_is_better: ClassVar[bool]  # spec.primary.higher_is_better
     secondary_metrics: ClassVar[dict[str, bool]] = {}  # other metrics it reports -> higher is better (SF: cer)
-    lr_key: str            # dotted config key of the learning rate
-    steps_key: str         # dotted config key of the number of training steps
-    trains: bool = True    # False for QbE: DTW on frozen features, no learning rate or steps
+    lr_key: str  # dotted config key of the learning rate
+    steps_key: str  # dotted config key of the number of training steps
+    trains: bool = True  # False for QbE: DTW on frozen features, no learning rate or steps
     options: tuple[str, ...] = ()  # task-specific `dpbench superb` options it accepts (ER: "folds")
 
     def __init_subclass__(cls, **kwargs: object) -> None:

@@ -43,7 +43,10 @@ class ER(RunnerTask):
             if path.name == "train_meta_data.json":
                 entries = json.loads(path.read_text())["meta_data"]
                 require_batches(self.name, len(entries), 2, path)
-        return with_paths(config, {
-            "downstream_expert.datarc.root": root,
-            "downstream_expert.datarc.meta_data": meta_dir,
-        })
+        return with_paths(
+            config,
+            {
+                "downstream_expert.datarc.root": root,
+                "downstream_expert.datarc.meta_data": meta_dir,
+            },
+        )

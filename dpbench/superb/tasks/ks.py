@@ -20,7 +20,10 @@ class KS(RunnerTask):
 
         size = batch_size(config, "batch_size")
         require_batches(self.name, len(training_items(root / "train")), size, root / "train")
-        return with_paths(config, {
-            "downstream_expert.datarc.speech_commands_root": root / "train",
-            "downstream_expert.datarc.speech_commands_test_root": root / "test",
-        })
+        return with_paths(
+            config,
+            {
+                "downstream_expert.datarc.speech_commands_root": root / "train",
+                "downstream_expert.datarc.speech_commands_test_root": root / "test",
+            },
+        )

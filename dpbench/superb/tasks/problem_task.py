@@ -12,9 +12,9 @@ from dpbench.superb.tasks.base import Outcome, RunRequest, Stage, Task
 class ProblemTask(Task):
     """A task driven by `python -m dpbench.superb.backend.launch problem <module:Class> <config.yaml>`."""
 
-    problem: str         # "module:Class"
-    train_stop: int      # last stage that trains
-    test_start: int      # first stage that tests
+    problem: str  # "module:Class"
+    train_stop: int  # last stage that trains
+    test_start: int  # first stage that tests
     test_stop: int | None = None  # last stage that tests (None: the recipe's last)
     lr_key = "build_optimizer.conf.lr"
     steps_key = "train.total_steps"
@@ -41,8 +41,11 @@ class ProblemTask(Task):
         write_yaml(test_yaml, {**config, "start": self.test_start, "stop": self.test_stop})
         return [
             Stage("train", ["problem", self.problem, str(train_yaml)]),
-            Stage("evaluate", ["problem", self.problem, str(test_yaml)],
-                  requires=[request.run_dir / "exp" / "train" / "valid_best"]),
+            Stage(
+                "evaluate",
+                ["problem", self.problem, str(test_yaml)],
+                requires=[request.run_dir / "exp" / "train" / "valid_best"],
+            ),
         ]
 
     def outcome(self, request: RunRequest, config: dict, settings: dict) -> Outcome:

@@ -37,11 +37,16 @@ class QbE(Task):
     def prepare(self, request: RunRequest, config: dict, settings: dict) -> dict:
         root = self.corpus_dir(request.data_root, MARKER)
         check_layout(root)
-        missing = [package for module, package in (("dtw", "dtw-python==1.9.0"), ("lxml", "lxml==6.1.3"))
-                   if importlib.util.find_spec(module) is None]  # fmt: skip
+        missing = [
+            package
+            for module, package in (("dtw", "dtw-python==1.9.0"), ("lxml", "lxml==6.1.3"))
+            if importlib.util.find_spec(module) is None
+        ]
         require(not missing, f"s3prl's quesst14_dtw imports {', '.join(missing)}: `pip install {' '.join(missing)}`")
-        require("runner" in config, f"downstream config {self.stem}_*.yaml needs a `runner:` section "
-                                    "(s3prl's evaluate mode reads it)")
+        require(
+            "runner" in config,
+            f"downstream config {self.stem}_*.yaml needs a `runner:` section (s3prl's evaluate mode reads it)",
+        )
         return with_paths(config, {"downstream_expert.datarc.dataset_root": root})
 
     def layers(self, request: RunRequest, settings: dict) -> list[int]:
@@ -62,10 +67,25 @@ class QbE(Task):
         return [
             Stage(
                 name=f"layer{layer}-{split}",
-                argv=["runner", "-m", "evaluate", "-t", split, *upstream, "-l", str(layer), "-d", self.downstream,
-                      "-c", str(config_path), "-p", str(self._expdir(request, layer, split)),
-                      "--device", request.device],
-            )  # fmt: skip
+                argv=[
+                    "runner",
+                    "-m",
+                    "evaluate",
+                    "-t",
+                    split,
+                    *upstream,
+                    "-l",
+                    str(layer),
+                    "-d",
+                    self.downstream,
+                    "-c",
+                    str(config_path),
+                    "-p",
+                    str(self._expdir(request, layer, split)),
+                    "--device",
+                    request.device,
+                ],
+            )
             for layer in self.layers(request, settings)
             for split in SPLITS
         ]
@@ -83,13 +103,20 @@ class QbE(Task):
                 mtwv = twv.mtwv if official is None else official
                 scores.setdefault(layer, {})[query_set] = mtwv
                 report[f"layer{layer}_{query_set}"] = {
-                    "mtwv": mtwv, "scorer": "dpbench" if official is None else qbe_score.OFFICIAL_SCRIPT,
-                    "dpbench_mtwv": twv.mtwv, "threshold": twv.threshold, "atwv": twv.atwv, "queries": twv.terms,
-                }  # fmt: skip
+                    "mtwv": mtwv,
+                    "scorer": "dpbench" if official is None else qbe_score.OFFICIAL_SCRIPT,
+                    "dpbench_mtwv": twv.mtwv,
+                    "threshold": twv.threshold,
+                    "atwv": twv.atwv,
+                    "queries": twv.terms,
+                }
         best = max(scores, key=lambda layer: (scores[layer]["dev"], -layer))  # the lowest layer among ties
         atomic_write_json(request.run_dir / "qbe_scores.json", {"best_layer": best, "scores": report})
-        details = {f"layer{layer}_{query_set}": value for layer, values in scores.items()
-                   for query_set, value in values.items()}  # fmt: skip
+        details = {
+            f"layer{layer}_{query_set}": value
+            for layer, values in scores.items()
+            for query_set, value in values.items()
+        }
         details["best_layer"] = float(best)
         return Outcome(value=scores[best]["eval"], dev_value=scores[best]["dev"], details=details)
 
@@ -98,8 +125,10 @@ class QbE(Task):
 def hidden_states(upstream: UpstreamSpec) -> int:
     """How many hidden states (layers + the conv output) a dpbench upstream gives s3prl."""
     if not upstream.is_dpbench:
-        raise DpbenchError(f"QbE cannot count the layers of the s3prl upstream {upstream.entry!r}: list them in "
-                           "the config's `dpbench: layers: [...]` (indices for s3prl's -l)")
+        raise DpbenchError(
+            f"QbE cannot count the layers of the s3prl upstream {upstream.entry!r}: list them in "
+            "the config's `dpbench: layers: [...]` (indices for s3prl's -l)"
+        )
     from dpbench.teachers import load_model
 
     return int(load_model(str(upstream.ckpt)).config.num_layers) + 1

@@ -63,20 +63,46 @@ class RunnerTask(Task):
                 upstream += ["-k", request.upstream.ckpt]
             prefix = f"{variant}-" if variant else ""
             runner = ["runner", *patch_args(self.patches(request))]
-            stages.append(Stage(
-                name=f"{prefix}train",
-                argv=[*runner, "-m", "train", *upstream, "-d", self.downstream, "-c", str(config_path),
-                      "-p", str(train_dir), "--device", request.device, "-a"],
-            ))
+            stages.append(
+                Stage(
+                    name=f"{prefix}train",
+                    argv=[
+                        *runner,
+                        "-m",
+                        "train",
+                        *upstream,
+                        "-d",
+                        self.downstream,
+                        "-c",
+                        str(config_path),
+                        "-p",
+                        str(train_dir),
+                        "--device",
+                        request.device,
+                        "-a",
+                    ],
+                )
+            )
             best = train_dir / f"{self.dev_split}-best.ckpt"
-            stages.append(Stage(
-                name=f"{prefix}evaluate",
-                argv=[*runner, "-m", "evaluate", "-e", str(best), "-t", self.test_split,
-                      "--device", request.device],
-                requires=[best],
-                fallback=(best, train_dir / f"states-{config['runner']['total_steps']}.ckpt"),
-                env={EXPDIR_ENV: str(eval_dir)},
-            ))
+            stages.append(
+                Stage(
+                    name=f"{prefix}evaluate",
+                    argv=[
+                        *runner,
+                        "-m",
+                        "evaluate",
+                        "-e",
+                        str(best),
+                        "-t",
+                        self.test_split,
+                        "--device",
+                        request.device,
+                    ],
+                    requires=[best],
+                    fallback=(best, train_dir / f"states-{config['runner']['total_steps']}.ckpt"),
+                    env={EXPDIR_ENV: str(eval_dir)},
+                )
+            )
         return stages
 
     def to_percent(self, value: float) -> float:
@@ -86,7 +112,9 @@ class RunnerTask(Task):
         tests, devs = {}, {}
         for variant in self.variants(settings):
             _, train_dir, eval_dir = self._dirs(request, variant)
-            tests[variant or self.test_split] = self.to_percent(runner_split_value(eval_dir / "log.log", self.test_split))
+            tests[variant or self.test_split] = self.to_percent(
+                runner_split_value(eval_dir / "log.log", self.test_split)
+            )
             best = runner_best_value(train_dir / "log.log", self.dev_split, self.higher_is_better)
             devs[variant or self.dev_split] = self.to_percent(best)
         value = sum(tests.values()) / len(tests)

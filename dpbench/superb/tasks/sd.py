@@ -40,16 +40,23 @@ class SD(ProblemTask):
         exp = request.run_dir / "exp"
         test_dir = exp / "evaluate" / "valid_best" / "test"
         scored = read_score(test_dir / SCORE_FILE)
-        best = next(setting for setting in scored["grid"]
-                    if (setting["threshold"], setting["median_filter"]) == (scored["threshold"], scored["median_filter"]))
+        best = next(
+            setting
+            for setting in scored["grid"]
+            if (setting["threshold"], setting["median_filter"]) == (scored["threshold"], scored["median_filter"])
+        )
         share = 100.0 / best["scored_s"] if best["scored_s"] else 0.0
         return Outcome(
             value=float(scored["der"]),
             dev_value=100.0 * problem_best_valid(exp / "train", "der"),
-            details={"threshold": float(best["threshold"]), "median_filter": float(best["median_filter"]),
-                     "missed": share * best["missed_s"], "false_alarm": share * best["false_alarm_s"],
-                     "confusion": share * best["confusion_s"],
-                     "frame_accuracy": 100.0 * problem_result(test_dir / "result.yaml", "accuracy")},
+            details={
+                "threshold": float(best["threshold"]),
+                "median_filter": float(best["median_filter"]),
+                "missed": share * best["missed_s"],
+                "false_alarm": share * best["false_alarm_s"],
+                "confusion": share * best["confusion_s"],
+                "frame_accuracy": 100.0 * problem_result(test_dir / "result.yaml", "accuracy"),
+            },
             secondary={"frame_der": 100.0 * problem_result(test_dir / "result.yaml", "der")},
         )
 
@@ -61,6 +68,8 @@ def read_score(path: Path) -> dict:
     scored = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     missing = {"der", "threshold", "median_filter", "grid"} - set(scored)
     if missing:
-        raise DpbenchError(f"{path} lacks {sorted(missing)}: it was not written by dpbench's SD scoring stage; "
-                           "delete the run folder and rerun")
+        raise DpbenchError(
+            f"{path} lacks {sorted(missing)}: it was not written by dpbench's SD scoring stage; "
+            "delete the run folder and rerun"
+        )
     return scored

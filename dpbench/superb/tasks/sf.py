@@ -33,8 +33,10 @@ class SF(ProblemTask):
     def fill(self, request: RunRequest, config: dict) -> dict:
         source = self.corpus_dir(request.data_root, MARKER)
         speakers = speaker_lists(source, config.get("prepare_data", {}))
-        return with_paths(config, {"prepare_data.dataset_root": source,
-                                   **{f"prepare_data.{key}": names for key, names in speakers.items()}})
+        return with_paths(
+            config,
+            {"prepare_data.dataset_root": source, **{f"prepare_data.{key}": names for key, names in speakers.items()}},
+        )
 
     def outcome(self, request: RunRequest, config: dict, settings: dict) -> Outcome:
         exp = request.run_dir / "exp"
@@ -43,8 +45,6 @@ class SF(ProblemTask):
         return Outcome(
             value=100.0 * problem_result(result, "slot_type_f1"),
             dev_value=100.0 * problem_best_valid(exp / "train", "slot_type_f1"),
-            details={name: 100.0 * value for key, name in DETAILS.items()
-                     if (value := results.get(key)) is not None},
+            details={name: 100.0 * value for key, name in DETAILS.items() if (value := results.get(key)) is not None},
             secondary={"cer": 100.0 * problem_result(result, "slot_value_cer")},
         )
-

@@ -17,10 +17,13 @@ class SID(RunnerTask):
         root = self.corpus_dir(request.data_root, SPLIT_FILE)
         split_file = root / SPLIT_FILE
         check_sid_split(self.name, split_file)
-        return with_paths(config, {
-            "downstream_expert.datarc.file_path": root,
-            "downstream_expert.datarc.meta_data": split_file,
-        })
+        return with_paths(
+            config,
+            {
+                "downstream_expert.datarc.file_path": root,
+                "downstream_expert.datarc.meta_data": split_file,
+            },
+        )
 
     def patches(self, request: RunRequest) -> dict[str, str]:
         """s3prl caches the file lists inside its package, whatever the corpus: point it at the run folder."""

@@ -3,8 +3,6 @@ wav2vec2 / wavlm experts return them (`HiddenStates.S3PRL`), so a teacher's SUPE
 
 from __future__ import annotations
 
-from typing import Dict, List
-
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pad_sequence
@@ -24,7 +22,7 @@ class UpstreamExpert(nn.Module):
         """Samples per frame for every output key (the conv stack's total stride, times any time reduction)."""
         return int(self.model.downsample_rate)
 
-    def forward(self, wavs: List[torch.Tensor]) -> Dict[str, List[torch.Tensor]]:
+    def forward(self, wavs: list[torch.Tensor]) -> dict[str, list[torch.Tensor]]:
         """Pad the batch, run the encoder and return its hidden states (B, T', D) in s3prl's convention."""
         lengths = torch.tensor([len(wav) for wav in wavs], device=wavs[0].device)
         padded = pad_sequence(wavs, batch_first=True)
