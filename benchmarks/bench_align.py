@@ -8,7 +8,7 @@ parameters, once without and once with each alignment, from the same gates. The 
 one process (warm-up, then medians, and the fastest runs: on a loaded machine those are the closest to
 unloaded speed); each round also times the conv front end alone, so the speed-up is split into the conv
 front end and the rest (projection + transformer). Usage:
-    python benchmarks/bench_align.py [--batch 8 [1 ...]] [--seconds 2] [--repeats 3] [--threads 1]
+    python benchmarks/bench_align.py [--batch 8 [1 ...]] [--seconds 2] [--repeats 3] [--threads 1 [2 ...]]
         [--align conv=32,ffn=8 [conv=64,ffn=16 ...]]
 """
 
@@ -100,11 +100,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, nargs="+", default=[8], help="batch sizes (same students for all)")
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, nargs="+", default=[1], help="torch thread counts (same students)")
     parser.add_argument("--sparsity", type=float, default=0.75)
     parser.add_argument("--align", nargs="+", default=["conv=32,ffn=8"], help="alignments to compare")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(max(args.threads))
     started = time.perf_counter()
     models = {"teacher": build_encoder(hubert_base_config()).eval()}
     records = {}
@@ -112,12 +112,14 @@ def main() -> None:
         name = f"aligned {text}" if text else "unaligned"
         models[name], records[name] = student(args.sparsity, Alignment.parse(text))
     print(f"calibration + pruning of the students: {time.perf_counter() - started:.0f} s")
-    for batch in args.batch:
-        times, conv_times = measure(models, batch, args.seconds, args.repeats)
-        for label, pick in (("median", statistics.median), ("fastest", min)):
-            print(f"CPU, {args.threads} thread(s), batch {batch} x {args.seconds:g} s, {label} of {args.repeats} "
-                  f"interleaved runs (shared machine: ratios count)")
-            report(models, {n: pick(t) for n, t in times.items()}, {n: pick(t) for n, t in conv_times.items()})
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        for batch in args.batch:
+            times, conv_times = measure(models, batch, args.seconds, args.repeats)
+            for label, pick in (("median", statistics.median), ("fastest", min)):
+                print(f"CPU, {threads} thread(s), batch {batch} x {args.seconds:g} s, {label} of {args.repeats} "
+                      f"interleaved runs (shared machine: ratios count)")
+                report(models, {n: pick(t) for n, t in times.items()}, {n: pick(t) for n, t in conv_times.items()})
     for name, model in list(models.items())[1:]:
         c = model.config
         print(f"{name}: conv {c.conv_channels}, ffn {c.ffn_dims}, heads {c.num_heads}")
