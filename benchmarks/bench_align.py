@@ -7,9 +7,11 @@ parameters), calibrated (dpbench.compress.prune.calibrate, as after stage 1) to 
 parameters, once without and once with each alignment, from the same gates. The models run interleaved in
 one process (warm-up, then medians, and the fastest runs: on a loaded machine those are the closest to
 unloaded speed); each round also times the conv front end alone, so the speed-up is split into the conv
-front end and the rest (projection + transformer). Usage:
+front end and the rest (projection + transformer). `--clock cpu --threads 1` times the process's CPU time
+instead of wall time: on a machine other jobs load, a single-threaded run's CPU time is what an idle
+machine's wall time would be, less the cache and memory-bandwidth interference. Usage:
     python benchmarks/bench_align.py [--batch 8 [1 ...]] [--seconds 2] [--repeats 3] [--threads 1 [2 ...]]
-        [--align conv=32,ffn=8 [conv=64,ffn=16 ...]]
+        [--align conv=32,ffn=8 [conv=64,ffn=16 ...]] [--clock wall|cpu]
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from dpbench.compress.prune import calibrate
 from dpbench.compress.students import gate_groups
 from dpbench.models import build_encoder, count_macs, count_params, hubert_base_config, prune_encoder
 from dpbench.models.pruning import Alignment, align_gates
+
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
 
 def student(target_sparsity: float, alignment: Alignment, seed: int = 0):
@@ -53,7 +57,7 @@ def conv_macs(config) -> float:
     return total / 10
 
 
-def measure(models: dict, batch: int, seconds: float, repeats: int) -> tuple[dict, dict]:
+def measure(models: dict, batch: int, seconds: float, repeats: int, clock=time.perf_counter) -> tuple[dict, dict]:
     """Seconds per forward of each model, and of its conv front end alone, on one random batch: every
     interleaved run."""
     wavs = torch.randn(batch, int(seconds * 16000))
@@ -64,12 +68,12 @@ def measure(models: dict, batch: int, seconds: float, repeats: int) -> tuple[dic
             model(wavs)  # warm-up
         for _ in range(repeats):
             for name, model in models.items():
-                start = time.perf_counter()
+                start = clock()
                 model(wavs)
-                times[name].append(time.perf_counter() - start)
-                start = time.perf_counter()
+                times[name].append(clock() - start)
+                start = clock()
                 model.feature_extractor(wavs)
-                conv_times[name].append(time.perf_counter() - start)
+                conv_times[name].append(clock() - start)
     return times, conv_times
 
 
@@ -102,6 +106,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, nargs="+", default=[1], help="torch thread counts (same students)")
     parser.add_argument("--sparsity", type=float, default=0.75)
+    parser.add_argument("--clock", choices=list(CLOCKS), default="wall",
+                        help="cpu: this process's CPU time (with 1 thread, immune to other jobs taking the cores)")
     parser.add_argument("--align", nargs="+", default=["conv=32,ffn=8"], help="alignments to compare")
     args = parser.parse_args()
     torch.set_num_threads(max(args.threads))
@@ -115,10 +121,10 @@ def main() -> None:
     for threads in args.threads:
         torch.set_num_threads(threads)
         for batch in args.batch:
-            times, conv_times = measure(models, batch, args.seconds, args.repeats)
+            times, conv_times = measure(models, batch, args.seconds, args.repeats, CLOCKS[args.clock])
             for label, pick in (("median", statistics.median), ("fastest", min)):
-                print(f"CPU, {threads} thread(s), batch {batch} x {args.seconds:g} s, {label} of {args.repeats} "
-                      f"interleaved runs (shared machine: ratios count)")
+                print(f"CPU, {threads} thread(s), {args.clock} clock, batch {batch} x {args.seconds:g} s, {label} of "
+                      f"{args.repeats} interleaved runs (shared machine: ratios count)")
                 rest_times = {n: [a - b for a, b in zip(t, conv_times[n], strict=True)] for n, t in times.items()}
                 picked = [{n: pick(t) for n, t in d.items()} for d in (times, conv_times, rest_times)]
                 report(models, *picked)
