@@ -7,11 +7,13 @@ torch.compile, graph breaks allowed), on the same batch with the same dropouts
 A step: forward, the recipe's L1 + cosine distillation loss against fixed random targets through
 the same heads (layers 4, 8, 12 of 12, scaled to the depth), backward, AdamW step. The dpbench student
 carries the recipe's gates (conv channels, heads, FFN units: sampled every step). Timing: contenders
-interleaved in one process, one warm-up step each (the compiled one's first step is the startup cost),
-medians. Memory (--memory): each contender in a fresh child process, VmHWM reset after model load and
-one warm-up step; the figure is VmHWM minus VmRSS before the measured step.
+interleaved in one process, one warm-up step each (the compiled one's first step is the startup cost:
+wall time, with whatever torch's on-disk compile cache holds), medians. Memory (--memory): each contender
+in a fresh child process, VmHWM reset after model load and one warm-up step; the figure is VmHWM minus
+VmRSS before the measured step.
 Usage: python benchmarks/bench_train_step.py [--shape base|tiny] [--batch 2] [--seconds 4] [--repeats 3]
-       [--threads 1] [--memory] [--contenders torchaudio "torchaudio compiled" "dpbench eager" "dpbench compiled"]
+       [--threads 1] [--clock wall|cpu] [--memory]
+       [--contenders torchaudio "torchaudio compiled" "dpbench eager" "dpbench compiled"]
 """
 
 from __future__ import annotations
@@ -108,6 +110,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="cpu: the steps' process CPU time (with 1 thread, immune to other jobs taking the cores); "
+                             "the first step is wall time either way")
     parser.add_argument("--memory", action="store_true", help="also the peak memory of each step (child processes)")
     parser.add_argument("--contenders", nargs="+", choices=CONTENDERS, default=list(CONTENDERS),
                         help="the ratios need torchaudio and/or torchaudio compiled among them")
@@ -124,11 +129,12 @@ def main() -> None:
         steps[name]()  # warm-up (compiles the compiled one)
         startup[name] = time.perf_counter() - started
     times: dict[str, list[float]] = {name: [] for name in args.contenders}
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
     for _ in range(args.repeats):
         for name, step in steps.items():
-            started = time.perf_counter()
+            started = clock()
             step()
-            times[name].append(time.perf_counter() - started)
+            times[name].append(clock() - started)
     peaks = {}
     if args.memory:
         for name in args.contenders:
@@ -136,8 +142,8 @@ def main() -> None:
                                   str(args.batch), "--seconds", str(args.seconds), "--threads", str(args.threads)],
                                  check=True, capture_output=True, text=True)
             peaks[name] = json.loads(out.stdout.strip().splitlines()[-1])["peak_MiB"]
-    print(f"{args.shape} shape, CPU, {args.threads} thread(s), batch {args.batch} x {args.seconds:g} s, median of "
-          f"{args.repeats} interleaved steps (shared machine: ratios count)")
+    print(f"{args.shape} shape, CPU, {args.threads} thread(s), {args.clock} clock, batch {args.batch} x "
+          f"{args.seconds:g} s, median of {args.repeats} interleaved steps (shared machine: ratios count)")
     print("| contender | step (s) | vs torchaudio eager | vs torchaudio compiled | first step (s) | "
           "step peak memory (MiB) |")
     print("|---|---|---|---|---|---|")
