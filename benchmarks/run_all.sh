@@ -27,7 +27,7 @@ run align "$PY" benchmarks/bench_align.py --threads 1 --batch 8 1 --seconds 2 --
   --align conv=32,ffn=8 conv=64,ffn=32
 run align_wall "$PY" benchmarks/bench_align.py --threads 2 1 --batch 8 1 --seconds 2 --repeats 7 \
   --align conv=32,ffn=8 conv=64,ffn=32
-run onnx "$PY" benchmarks/bench_onnx.py --seconds 4 --repeats 3 --threads 1
+run onnx "$PY" benchmarks/bench_onnx.py --seconds 4 --repeats 5 --threads 1 --clock cpu
 run train_step_tiny "$PY" benchmarks/bench_train_step.py --shape tiny --repeats 7 --memory
 run train_step_tiny_cpu "$PY" benchmarks/bench_train_step.py --shape tiny --repeats 15 --clock cpu
 run train_step_base "$PY" benchmarks/bench_train_step.py --shape base --repeats 3 --clock cpu --memory \
