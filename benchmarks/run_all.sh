@@ -27,12 +27,14 @@ run align "$PY" benchmarks/bench_align.py --threads 1 --batch 8 1 --seconds 2 --
   --align conv=32,ffn=8 conv=64,ffn=32
 run align_wall "$PY" benchmarks/bench_align.py --threads 2 1 --batch 8 1 --seconds 2 --repeats 7 \
   --align conv=32,ffn=8 conv=64,ffn=32
+run precision "$PY" benchmarks/bench_precision.py --config tiny --repeats 3 --stage1-steps 40 --stage2-steps 10
 run onnx "$PY" benchmarks/bench_onnx.py --seconds 4 --repeats 5 --threads 1 --clock cpu
 run train_step_tiny "$PY" benchmarks/bench_train_step.py --shape tiny --repeats 7 --memory
 run train_step_tiny_cpu "$PY" benchmarks/bench_train_step.py --shape tiny --repeats 15 --clock cpu
 run train_step_base "$PY" benchmarks/bench_train_step.py --shape base --repeats 3 --clock cpu --memory \
-  --contenders torchaudio "dpbench eager"
-run train_step_base_compiled "$PY" benchmarks/bench_train_step.py --shape base --repeats 3 --clock cpu
+  --contenders torchaudio "dpbench eager" "dpbench compiled"
+run train_step_base_compiled "$PY" benchmarks/bench_train_step.py --shape base --repeats 3 --clock cpu \
+  --contenders torchaudio "torchaudio compiled" "dpbench compiled"
 run importer_parity "$PY" benchmarks/importer_parity.py
 run gpu_hours "$PY" benchmarks/estimate_gpu_hours.py --repeats 3
 run espeak_repeat "$PY" benchmarks/espeak_repeat.py --calls 400 --parallel 4
