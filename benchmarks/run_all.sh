@@ -25,7 +25,7 @@ run target_accuracy "$PY" benchmarks/bench_target_accuracy.py
 run efficiency "$PY" benchmarks/bench_efficiency.py --seconds 2 --rounds 5
 run align "$PY" benchmarks/bench_align.py --threads 1 --batch 8 1 --seconds 2 --repeats 5 --clock cpu \
   --align conv=32,ffn=8 conv=64,ffn=32
-run align_wall "$PY" benchmarks/bench_align.py --threads 2 1 --batch 8 1 --seconds 2 --repeats 7 \
+run align_wall "$PY" benchmarks/bench_align.py --threads 2 --batch 8 --seconds 2 --repeats 7 \
   --align conv=32,ffn=8 conv=64,ffn=32
 run precision "$PY" benchmarks/bench_precision.py --config tiny --repeats 3 --stage1-steps 40 --stage2-steps 10
 run onnx "$PY" benchmarks/bench_onnx.py --seconds 4 --repeats 5 --threads 1 --clock cpu
