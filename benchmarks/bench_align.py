@@ -128,10 +128,10 @@ def main() -> None:
         torch.set_num_threads(threads)
         for batch in args.batch:
             times, conv_times = measure(models, batch, args.seconds, args.repeats, CLOCKS[args.clock])
+            rest_times = {n: [a - b for a, b in zip(t, conv_times[n], strict=True)] for n, t in times.items()}
             for label, pick in (("median", statistics.median), ("fastest", min)):
                 print(f"CPU, {threads} thread(s), {args.clock} clock, batch {batch} x {args.seconds:g} s, {label} of "
                       f"{args.repeats} interleaved runs (shared machine: ratios count)")
-                rest_times = {n: [a - b for a, b in zip(t, conv_times[n], strict=True)] for n, t in times.items()}
                 picked = [{n: pick(t) for n, t in d.items()} for d in (times, conv_times, rest_times)]
                 report(models, *picked)
     for name, model in list(models.items())[1:]:
