@@ -27,6 +27,8 @@ run align "$PY" benchmarks/bench_align.py --threads 1 --batch 8 1 --seconds 2 --
   --align conv=32,ffn=8 conv=64,ffn=32
 run align_wall "$PY" benchmarks/bench_align.py --threads 2 --batch 8 --seconds 2 --repeats 7 \
   --align conv=32,ffn=8 conv=64,ffn=32
+run align_wall_b1 "$PY" benchmarks/bench_align.py --threads 2 --batch 8 1 --seconds 2 --repeats 9 \
+  --align conv=32,ffn=8 conv=64,ffn=32
 run precision "$PY" benchmarks/bench_precision.py --config tiny --repeats 3 --stage1-steps 40 --stage2-steps 10
 run onnx "$PY" benchmarks/bench_onnx.py --seconds 4 --repeats 5 --threads 1 --clock cpu
 run train_step_tiny "$PY" benchmarks/bench_train_step.py --shape tiny --repeats 7 --memory
