@@ -33,6 +33,7 @@ run precision "$PY" benchmarks/bench_precision.py --config tiny --repeats 3 --st
 run onnx "$PY" benchmarks/bench_onnx.py --seconds 4 --repeats 5 --threads 1 --clock cpu
 run train_step_tiny "$PY" benchmarks/bench_train_step.py --shape tiny --repeats 7 --memory
 run train_step_tiny_cpu "$PY" benchmarks/bench_train_step.py --shape tiny --repeats 15 --clock cpu
+run train_step_base_all "$PY" benchmarks/bench_train_step.py --shape base --repeats 5 --clock cpu --memory
 run train_step_base "$PY" benchmarks/bench_train_step.py --shape base --repeats 3 --clock cpu --memory \
   --contenders torchaudio "dpbench eager" "dpbench compiled"
 run train_step_base_compiled "$PY" benchmarks/bench_train_step.py --shape base --repeats 3 --clock cpu \
