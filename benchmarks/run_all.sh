@@ -21,12 +21,23 @@ run() {  # run NAME ARGS...: one benchmark, stdout and stderr to LOGS/NAME.txt
 run model "$PY" benchmarks/bench_model.py --repeats 3 --threads 1
 run compress_step "$PY" benchmarks/bench_compress_step.py --config base --threads 1
 run compress_step_bf16 "$PY" benchmarks/bench_compress_step.py --config base --threads 1 --precision bf16
-run target_accuracy "$PY" benchmarks/bench_target_accuracy.py --prune-units conv,head,interm,attlayer,ffnlayer --steps 150
+run target_accuracy "$PY" benchmarks/bench_target_accuracy.py
 run efficiency "$PY" benchmarks/bench_efficiency.py --seconds 2 --rounds 5
-run align "$PY" benchmarks/bench_align.py --batch 8 --seconds 2 --repeats 3 --threads 1
-run onnx "$PY" benchmarks/bench_onnx.py --seconds 4 --repeats 3 --threads 1
-run train_step_tiny "$PY" benchmarks/bench_train_step.py --shape tiny --repeats 5 --memory
-run train_step_base "$PY" benchmarks/bench_train_step.py --shape base --repeats 3
+run align "$PY" benchmarks/bench_align.py --threads 1 --batch 8 1 --seconds 2 --repeats 5 --clock cpu \
+  --align conv=32,ffn=8 conv=64,ffn=32
+run align_wall "$PY" benchmarks/bench_align.py --threads 2 --batch 8 --seconds 2 --repeats 7 \
+  --align conv=32,ffn=8 conv=64,ffn=32
+run align_wall_b1 "$PY" benchmarks/bench_align.py --threads 2 --batch 8 1 --seconds 2 --repeats 9 \
+  --align conv=32,ffn=8 conv=64,ffn=32
+run precision "$PY" benchmarks/bench_precision.py --config tiny --repeats 3 --stage1-steps 40 --stage2-steps 10
+run onnx "$PY" benchmarks/bench_onnx.py --seconds 4 --repeats 5 --threads 1 --clock cpu
+run train_step_tiny "$PY" benchmarks/bench_train_step.py --shape tiny --repeats 7 --memory
+run train_step_tiny_cpu "$PY" benchmarks/bench_train_step.py --shape tiny --repeats 15 --clock cpu
+run train_step_base_all "$PY" benchmarks/bench_train_step.py --shape base --repeats 5 --clock cpu --memory
+run train_step_base "$PY" benchmarks/bench_train_step.py --shape base --repeats 3 --clock cpu --memory \
+  --contenders torchaudio "dpbench eager" "dpbench compiled"
+run train_step_base_compiled "$PY" benchmarks/bench_train_step.py --shape base --repeats 3 --clock cpu \
+  --contenders torchaudio "torchaudio compiled" "dpbench compiled"
 run importer_parity "$PY" benchmarks/importer_parity.py
 run gpu_hours "$PY" benchmarks/estimate_gpu_hours.py --repeats 3
 run cli_import "$PY" benchmarks/bench_cli_import.py --rounds 5 --top 5
