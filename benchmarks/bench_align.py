@@ -86,13 +86,17 @@ def report(models: dict, times: dict, conv_times: dict, rest_times: dict) -> Non
     ref_time, ref_macs = times["teacher"], count_macs(teacher.config)
     for name, model in models.items():
         macs, params = count_macs(model.config), count_params(model.config)
-        print(f"| {name} | {params / 1e6:.2f} | {1 - params / count_params(teacher.config):.1%} | {macs / 1e9:.2f} | "
-              f"{ref_macs / macs:.2f} | {times[name]:.3f} | {ref_time / times[name]:.2f}x | "
-              f"{ref_time / times[name] / (ref_macs / macs):.0%} |")
+        print(
+            f"| {name} | {params / 1e6:.2f} | {1 - params / count_params(teacher.config):.1%} | {macs / 1e9:.2f} | "
+            f"{ref_macs / macs:.2f} | {times[name]:.3f} | {ref_time / times[name]:.2f}x | "
+            f"{ref_time / times[name] / (ref_macs / macs):.0%} |"
+        )
     # mix bound: the speed-up / MACs ratio the model would reach if its conv front end and its rest each ran at
     # the teacher's own speed per MAC (below 100% when pruning shifts MACs to the part with the slower MACs)
-    print("| model | conv share of MACs | conv: MACs ratio | conv: speed-up | rest: MACs ratio | rest: speed-up | "
-          "mix bound |")
+    print(
+        "| model | conv share of MACs | conv: MACs ratio | conv: speed-up | rest: MACs ratio | rest: speed-up | "
+        "mix bound |"
+    )
     print("|---|---|---|---|---|---|---|")
     ref_conv_time, ref_conv_macs = conv_times["teacher"], conv_macs(teacher.config)
     ref_rest_time, ref_rest_macs = rest_times["teacher"], ref_macs - ref_conv_macs
@@ -100,9 +104,11 @@ def report(models: dict, times: dict, conv_times: dict, rest_times: dict) -> Non
         macs = count_macs(model.config)
         conv, rest_time = conv_macs(model.config), rest_times[name]
         bound_time = conv * ref_conv_time / ref_conv_macs + (macs - conv) * ref_rest_time / ref_rest_macs
-        print(f"| {name} | {conv / macs:.0%} | {ref_conv_macs / conv:.2f} | "
-              f"{ref_conv_time / conv_times[name]:.2f}x | {ref_rest_macs / (macs - conv):.2f} | "
-              f"{ref_rest_time / rest_time:.2f}x | {ref_time / bound_time / (ref_macs / macs):.0%} |")
+        print(
+            f"| {name} | {conv / macs:.0%} | {ref_conv_macs / conv:.2f} | "
+            f"{ref_conv_time / conv_times[name]:.2f}x | {ref_rest_macs / (macs - conv):.2f} | "
+            f"{ref_rest_time / rest_time:.2f}x | {ref_time / bound_time / (ref_macs / macs):.0%} |"
+        )
 
 
 def main() -> None:
@@ -112,8 +118,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, nargs="+", default=[1], help="torch thread counts (same students)")
     parser.add_argument("--sparsity", type=float, default=0.75)
-    parser.add_argument("--clock", choices=list(CLOCKS), default="wall",
-                        help="cpu: this process's CPU time (with 1 thread, immune to other jobs taking the cores)")
+    parser.add_argument(
+        "--clock",
+        choices=list(CLOCKS),
+        default="wall",
+        help="cpu: this process's CPU time (with 1 thread, immune to other jobs taking the cores)",
+    )
     parser.add_argument("--align", nargs="+", default=["conv=32,ffn=8", "conv=64,ffn=32"], help="alignments to compare")
     args = parser.parse_args()
     torch.set_num_threads(max(args.threads))
@@ -130,8 +140,10 @@ def main() -> None:
             times, conv_times = measure(models, batch, args.seconds, args.repeats, CLOCKS[args.clock])
             rest_times = {n: [a - b for a, b in zip(t, conv_times[n], strict=True)] for n, t in times.items()}
             for label, pick in (("median", statistics.median), ("fastest", min)):
-                print(f"CPU, {threads} thread(s), {args.clock} clock, batch {batch} x {args.seconds:g} s, {label} of "
-                      f"{args.repeats} interleaved runs (shared machine: ratios count)")
+                print(
+                    f"CPU, {threads} thread(s), {args.clock} clock, batch {batch} x {args.seconds:g} s, {label} of "
+                    f"{args.repeats} interleaved runs (shared machine: ratios count)"
+                )
                 picked = [{n: pick(t) for n, t in d.items()} for d in (times, conv_times, rest_times)]
                 report(models, *picked)
     for name, model in list(models.items())[1:]:

@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 import torch
-
 from bench_align import student
+
 from dpbench.models.encoder import HiddenStates
 from dpbench.models.export.onnx import export_onnx, onnx_session
 from dpbench.models.pruning import Alignment
@@ -37,8 +37,10 @@ def main() -> None:
         path, error = export_onnx(model, Path(folder))
         print(f"export + check: {time.perf_counter() - started:.0f} s, max |onnxruntime - PyTorch| {error:.1e}")
         session = onnx_session(path, threads=args.threads)
-        print(f"CPU, {args.threads} thread(s), {args.clock} clock, {args.seconds:g} s clips, median of "
-              f"{args.repeats} interleaved runs (shared machine: ratios count)")
+        print(
+            f"CPU, {args.threads} thread(s), {args.clock} clock, {args.seconds:g} s clips, median of "
+            f"{args.repeats} interleaved runs (shared machine: ratios count)"
+        )
         print("| batch | PyTorch RTF | onnxruntime RTF | onnxruntime speed-up |")
         print("|---|---|---|---|")
         for batch in args.batches:

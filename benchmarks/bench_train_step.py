@@ -47,10 +47,23 @@ def _config(shape: str):
 
 def _torchaudio_model(config) -> torch.nn.Module:
     return torchaudio.models.wav2vec2_model(
-        "group_norm", list(zip(config.conv_channels, config.conv_kernels, config.conv_strides, strict=True)), False,
-        config.hidden_size, DROPOUTS["projection_dropout"], config.pos_conv_kernel, config.pos_conv_groups,
-        config.num_layers, config.num_heads[0], DROPOUTS["attention_dropout"], config.ffn_dims[0],
-        DROPOUTS["ffn_interm_dropout"], DROPOUTS["dropout"], False, 0.0, None)
+        "group_norm",
+        list(zip(config.conv_channels, config.conv_kernels, config.conv_strides, strict=True)),
+        False,
+        config.hidden_size,
+        DROPOUTS["projection_dropout"],
+        config.pos_conv_kernel,
+        config.pos_conv_groups,
+        config.num_layers,
+        config.num_heads[0],
+        DROPOUTS["attention_dropout"],
+        config.ffn_dims[0],
+        DROPOUTS["ffn_interm_dropout"],
+        DROPOUTS["dropout"],
+        False,
+        0.0,
+        None,
+    )
 
 
 def make_step(name: str, shape: str, batch: int, seconds: float) -> Callable[[], float]:
@@ -81,6 +94,7 @@ def make_step(name: str, shape: str, batch: int, seconds: float) -> Callable[[],
 
         def loss_fn() -> torch.Tensor:
             return run(student, distill, wavs, lengths, targets)[0]
+
     optimizer = torch.optim.AdamW(list(model.parameters()) + list(distill.parameters()), lr=1e-4)
 
     def step() -> float:
@@ -110,12 +124,21 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
-                        help="cpu: the steps' process CPU time (with 1 thread, immune to other jobs taking the cores); "
-                             "the first step is wall time either way")
+    parser.add_argument(
+        "--clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="cpu: the steps' process CPU time (with 1 thread, immune to other jobs taking the cores); "
+        "the first step is wall time either way",
+    )
     parser.add_argument("--memory", action="store_true", help="also the peak memory of each step (child processes)")
-    parser.add_argument("--contenders", nargs="+", choices=CONTENDERS, default=list(CONTENDERS),
-                        help="the ratios need torchaudio and/or torchaudio compiled among them")
+    parser.add_argument(
+        "--contenders",
+        nargs="+",
+        choices=CONTENDERS,
+        default=list(CONTENDERS),
+        help="the ratios need torchaudio and/or torchaudio compiled among them",
+    )
     parser.add_argument("--child", choices=CONTENDERS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -138,19 +161,41 @@ def main() -> None:
     peaks = {}
     if args.memory:
         for name in args.contenders:
-            out = subprocess.run([sys.executable, __file__, "--child", name, "--shape", args.shape, "--batch",
-                                  str(args.batch), "--seconds", str(args.seconds), "--threads", str(args.threads)],
-                                 check=True, capture_output=True, text=True)
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    name,
+                    "--shape",
+                    args.shape,
+                    "--batch",
+                    str(args.batch),
+                    "--seconds",
+                    str(args.seconds),
+                    "--threads",
+                    str(args.threads),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
             peaks[name] = json.loads(out.stdout.strip().splitlines()[-1])["peak_MiB"]
-    print(f"{args.shape} shape, CPU, {args.threads} thread(s), {args.clock} clock, batch {args.batch} x "
-          f"{args.seconds:g} s, median of {args.repeats} interleaved steps (shared machine: ratios count)")
-    print("| contender | step (s) | vs torchaudio eager | vs torchaudio compiled | first step (s) | "
-          "step peak memory (MiB) |")
+    print(
+        f"{args.shape} shape, CPU, {args.threads} thread(s), {args.clock} clock, batch {args.batch} x "
+        f"{args.seconds:g} s, median of {args.repeats} interleaved steps (shared machine: ratios count)"
+    )
+    print(
+        "| contender | step (s) | vs torchaudio eager | vs torchaudio compiled | first step (s) | "
+        "step peak memory (MiB) |"
+    )
     print("|---|---|---|---|---|---|")
     medians = {name: statistics.median(times[name]) for name in args.contenders}
     for name in args.contenders:
-        ratios = [f"{medians[name] / medians[ref]:.2f}x" if ref in medians else "-"
-                  for ref in ("torchaudio", "torchaudio compiled")]
+        ratios = [
+            f"{medians[name] / medians[ref]:.2f}x" if ref in medians else "-"
+            for ref in ("torchaudio", "torchaudio compiled")
+        ]
         peak = f"{peaks[name]:.0f}" if name in peaks else "-"
         print(f"| {name} | {medians[name]:.3f} | {' | '.join(ratios)} | {startup[name]:.1f} | {peak} |")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from gated_models import random_gated
 
 from dpbench.compress.config import RECIPE_PRUNE_UNITS, make_config
 from dpbench.compress.prune import calibrate, pruned_size
@@ -13,9 +14,6 @@ from dpbench.errors import DpbenchError
 from dpbench.models import build_encoder, count_params, hubert_base_config, prune_encoder
 from dpbench.models.hardconcrete import BETA, EVAL_SHARPNESS, HardConcrete
 from dpbench.models.pruning import Alignment, align_gates
-from gated_models import random_gated
-
-
 
 
 def test_alignment_parses_and_rejects() -> None:
