@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 from click.testing import CliRunner
+from records_factory import superb_result
 from torch import nn
 
 from dpbench.cli import main
@@ -77,7 +78,7 @@ def student(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_command_measures_and_stores(student: Path, tmp_path: Path) -> None:
     store = tmp_path / "results.jsonl"
-    ResultsStore(store).append({"task": "KS", "metric": "accuracy", "value": 90.0, "upstream": "student"})
+    ResultsStore(store).append(superb_result("KS", 90.0, "student").to_json())
     result = CliRunner().invoke(
         main,
         [
