@@ -13,6 +13,7 @@ import torch
 from click.testing import CliRunner
 
 from dpbench.compress import make_config, run_compress
+from dpbench.compress.callbacks import GATE_TERMS
 from dpbench.compress.cli import compress_command
 from dpbench.errors import DpbenchError
 from dpbench.models import build_encoder, count_macs, count_params, load_encoder, save_encoder, tiny_config
@@ -66,6 +67,7 @@ def test_dphubert_run_folder_and_size_on_target(assets, tmp_path):
     assert [int(r["step"]) for r in rows if r["stage"] == "final"] == list(range(1, 5))
     assert float(rows[29]["target_sparsity"]) == pytest.approx(0.5)  # warmed up over the first half (cpu scale)
     assert float(rows[29]["lambda1"]) < 0  # ascent: sparsity below target pushes lambda1 down
+    assert all(r[term] == "" for r in rows if r["stage"] == "final" for term in GATE_TERMS)  # no gates there
     assert set(json.loads((out / "state.json").read_text())["stages"]) == {"prune", "physical_prune", "final", "save"}
     assert json.loads((out / "teacher.json").read_text())["params"] == summary.teacher_params
     assert any((out / "tb").rglob("events.out.tfevents*"))
@@ -144,6 +146,7 @@ def test_a_stage_that_ends_early_is_an_error_and_resumes(assets, tmp_path):
 def test_baselines(assets, tmp_path, method):
     summary = run_compress(config(assets, method=method, stage1_steps=3, stage2_steps=2), tmp_path / method)
     assert summary.method == method and summary.calibration is None
+    assert all(r[term] == "" for r in read_log(tmp_path / method) for term in GATE_TERMS)  # nothing pruned
     student = load_encoder(tmp_path / method / "student.pt")
     teacher = tiny_config()
     if method == "distilhubert":

@@ -198,7 +198,7 @@ def test_a_resumed_stage_rewrites_an_unversioned_log_before_appending(tmp_path: 
     )
     logger = StepCSVLogger(path, "prune")
     logger.on_train_start(SimpleNamespace(global_step=2, is_global_zero=True), None)  # resumed from step 2
-    module = SimpleNamespace(step_terms={name: 0.5 for name in FIELDS[2:]})
+    module = SimpleNamespace(step_terms={name: 0.5 for name in FIELDS[2:]}, pruning=True)
     logger.on_train_batch_end(SimpleNamespace(global_step=3, is_global_zero=True), module, None, None, 0)
     assert path.read_text().splitlines()[0] == ",".join(COLUMNS)
     assert [(row.step, row.loss) for row in read_log(path)] == [(1, 1.0), (2, 1.0), (3, 0.5)]

@@ -27,10 +27,16 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         atomic_torch_save(checkpoint, path)
 
 
+# Terms of the gates and the Lagrangian: a stage without gates (a baseline's stages, DPHuBERT's final
+# distillation) leaves them empty, so the log and the report say that nothing was pruned there.
+GATE_TERMS = ("reg_loss", "expected_sparsity", "target_sparsity", "lambda1", "lambda2")
+
+
 class StepCSVLogger(L.Callback):
-    """One row per optimizer step (terms averaged over accumulated micro-batches). On resume, rows of
-    this stage written after the restored checkpoint are dropped, so the log matches the training, and
-    the log is rewritten in the current format (a log of an older dpbench gets the version column)."""
+    """One row per optimizer step (terms averaged over accumulated micro-batches; the gate terms empty in a
+    stage without gates). On resume, rows of this stage written after the restored checkpoint are dropped,
+    so the log matches the training, and the log is rewritten in the current format (a log of an older
+    dpbench gets the version column)."""
 
     def __init__(self, path: Path, stage: str) -> None:
         self.path, self.stage = Path(path), stage
@@ -55,6 +61,8 @@ class StepCSVLogger(L.Callback):
         if not trainer.is_global_zero:
             return
         mean = {k: sum(r[k] for r in rows) / len(rows) for k in rows[0]}
+        if not cast("CompressModule", pl_module).pruning:
+            mean = {k: v for k, v in mean.items() if k not in GATE_TERMS}  # empty cells: TrainLogRow's None
         append_row(self.path, TrainLogRow(step=trainer.global_step, stage=self.stage, **mean))
 
 
