@@ -14,10 +14,9 @@ import os
 import subprocess
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from xml.sax.saxutils import escape
 
 from dpbench.data.synth import librispeech
-from dpbench.data.synth.render import ESPEAK, espeak_env
+from dpbench.data.synth.render import espeak_command, espeak_env
 from dpbench.data.synth.sizes import get_size
 
 
@@ -29,21 +28,7 @@ def main() -> None:
     args = parser.parse_args()
     job = librispeech.plan(get_size("small"), 0)[0]
     voice = job.voice
-    ssml = f'<speak><prosody range="{voice.pitch_range:+d}%">{escape(job.text)}</prosody></speak>'
-    command = [
-        ESPEAK,
-        "-m",
-        "--stdout",
-        "-v",
-        voice.espeak_name,
-        "-p",
-        str(voice.pitch),
-        "-s",
-        str(voice.rate),
-        "-a",
-        str(voice.amplitude),
-        ssml,
-    ]
+    command = espeak_command(job.text, voice)
     base = dict(os.environ) if args.plain else espeak_env()
 
     def once(_: int) -> str:

@@ -82,10 +82,10 @@ def check_espeak() -> None:
         )
 
 
-def espeak_wave(text: str, voice: Voice) -> np.ndarray:
-    """Speech from espeak-ng as float32 at 16 kHz with its leading/trailing silence trimmed."""
+def espeak_command(text: str, voice: Voice) -> list[str]:
+    """The espeak-ng call that speaks `text` in `voice` as a WAV on stdout (SSML for the pitch range)."""
     ssml = f'<speak><prosody range="{voice.pitch_range:+d}%">{escape(text)}</prosody></speak>'
-    command = [
+    return [
         ESPEAK,
         "-m",
         "--stdout",
@@ -99,6 +99,11 @@ def espeak_wave(text: str, voice: Voice) -> np.ndarray:
         str(voice.amplitude),
         ssml,
     ]
+
+
+def espeak_wave(text: str, voice: Voice) -> np.ndarray:
+    """Speech from espeak-ng as float32 at 16 kHz with its leading/trailing silence trimmed."""
+    command = espeak_command(text, voice)
     result = subprocess.run(command, capture_output=True, check=False, env=espeak_env())
     if result.returncode != 0 or len(result.stdout) < 100:
         raise RuntimeError(f"espeak-ng failed for {text!r}: {result.stderr.decode(errors='replace')}")
