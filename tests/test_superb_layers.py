@@ -5,6 +5,7 @@ too), and the s3prl-style `upstreams/` folder of a checkout is a pointer to the 
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -145,3 +146,16 @@ def test_upstreams_folder_points_at_the_packaged_entry() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-3000:]
+
+
+def test_the_s3prl_subprocess_runs_the_parents_dpbench(tmp_path, monkeypatch) -> None:
+    """Whatever the caller's PYTHONPATH and folder, the subprocess imports the dpbench this process runs."""
+    import dpbench
+    from dpbench.superb import launching
+
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    env = launching.child_env("cpu")
+    assert env["PYTHONPATH"].split(os.pathsep) == [launching.PACKAGE_ROOT, str(tmp_path)]
+    code = "import dpbench; print(dpbench.__file__)"
+    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == dpbench.__file__

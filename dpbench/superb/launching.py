@@ -5,6 +5,13 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
+
+import dpbench
+
+# The folder holding the `dpbench` package this process runs (site-packages for an install, the checkout
+# for a source tree): first on the subprocess's path, so it runs the same dpbench as its parent.
+PACKAGE_ROOT = str(Path(dpbench.__file__).resolve().parents[1])
 
 LAUNCHER = "dpbench.superb.backend.launch"
 # The folder an evaluation writes to. It reaches s3prl this way, not as `-o args.expdir='...'`, because
@@ -28,6 +35,7 @@ def child_env(device: str) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", None)  # every load in s3prl stays restricted
     env["PYTHONUNBUFFERED"] = "1"
+    env["PYTHONPATH"] = os.pathsep.join([PACKAGE_ROOT, *filter(None, [env.get("PYTHONPATH")])])
     env.setdefault("OMP_NUM_THREADS", str(max(1, min(4, os.cpu_count() or 1))))
     if device == "cpu":
         env["CUDA_VISIBLE_DEVICES"] = ""
