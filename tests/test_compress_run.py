@@ -354,3 +354,18 @@ def test_lagrangian_reaches_target_in_a_full_cpu_scale_stage1(assets, tmp_path):
     calibration = summary.calibration
     assert abs(calibration["size_before"] / calibration["target_size"] - 1) < 0.15
     assert abs(summary.size_vs_target - 1) <= 0.01
+
+
+def test_a_time_reduced_student_trains_on_clips_shorter_than_two_of_its_frames(assets, tmp_path):
+    """FitHuBERT needs 720 samples for one frame; a corpus of 500-sample clips (dpbench takes 400 and up)
+    trains it on padded, masked batches."""
+    import soundfile as sf
+
+    wavs = tmp_path / "short"
+    wavs.mkdir()
+    generator = torch.Generator().manual_seed(0)
+    for n in range(8):
+        sf.write(wavs / f"clip{n}.wav", (0.1 * torch.randn(500, generator=generator)).numpy(), 16000)
+    options = dict(teacher=str(assets["teacher"]), stage1_steps=2, stage2_steps=1, max_batch_seconds=0.2)
+    summary = run_compress(make_config("cpu", "fithubert", str(wavs), options), tmp_path / "run")
+    assert summary.method == "fithubert" and (tmp_path / "run" / "student.pt").is_file()

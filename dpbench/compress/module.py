@@ -210,6 +210,9 @@ class CompressModule(L.LightningModule):
 
     def training_step(self, batch: tuple[Tensor, Tensor, list[str]], batch_idx: int) -> Tensor:
         wavs, lengths, paths = batch
+        shortfall = self.student.config.min_samples - wavs.shape[1]
+        if shortfall > 0:  # a batch of clips too short to give a time-reduced student one frame: pad (masked)
+            wavs = torch.nn.functional.pad(wavs, (0, shortfall))
         with torch.no_grad():
             teacher_states, _ = self.teacher(wavs, lengths, HiddenStates.AUTHORS)
         distill_loss, layer_terms = self._student_loss(self.student, self.distill, wavs, lengths, teacher_states)
