@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -191,3 +192,31 @@ def test_folds_are_refused_for_tasks_without_folds(tmp_path):
         superb_command, ["--task", "KS", "--upstream", "tiny-hubert", "--data", str(tmp_path), "--folds", "all"]
     )
     assert result.exit_code != 0 and "ER only" in result.output
+
+
+@pytest.mark.parametrize("crashes, finished", [(1, True), (2, False)])
+def test_a_stage_killed_by_a_native_crash_runs_again_once(tmp_path, monkeypatch, crashes, finished):
+    """s3prl dying of SIGABRT (libsox's heap corruption) reruns the stage once; a second crash is an error."""
+    from types import SimpleNamespace
+
+    from dpbench.superb import launching
+    from dpbench.superb.run import _run_stage
+    from dpbench.superb.tasks.base import Stage
+
+    count = tmp_path / "attempts"
+    code = (
+        "import os, pathlib, sys; p = pathlib.Path(sys.argv[1]); n = int(p.read_text()) if p.exists() else 0; "
+        f"p.write_text(str(n + 1)); print('attempt', n + 1, flush=True); os.abort() if n < {crashes} else None"
+    )
+    monkeypatch.setattr(launching, "command", lambda argv: [sys.executable, "-c", code, str(count)])
+    stage = Stage("train", ["runner"])
+    options = SimpleNamespace(device="cpu", quiet=True)
+    if finished:
+        _run_stage(stage, tmp_path / "run", options, "KS")
+        assert (tmp_path / "run" / ".train.done").is_file()
+    else:
+        with pytest.raises(DpbenchError, match="exit code -6"):
+            _run_stage(stage, tmp_path / "run", options, "KS")
+        assert not (tmp_path / "run" / ".train.done").exists()
+    assert count.read_text() == "2"
+    assert (tmp_path / "run" / "train.log").read_text().count("\nattempt ") == 2

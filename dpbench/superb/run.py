@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -23,6 +24,12 @@ from dpbench.superb.items import ITEMS_FILE, read_items
 from dpbench.superb.tasks.base import RunRequest, Stage, Task
 from dpbench.superb.tasks.problem_task import ProblemTask
 from dpbench.superb.upstream_spec import UpstreamSpec, complexity, fingerprint
+
+# A stage whose s3prl process dies of one of these signals (a crash in native code: libsox's `silence`
+# effect, which s3prl's ASV applies to every file, corrupts the heap on rare inputs) runs again, once, as
+# rerunning the command would; any other failure, and a second crash, stop the run.
+NATIVE_CRASH_SIGNALS = {signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS}
+NATIVE_CRASH_RETRIES = 1
 
 
 @dataclass
@@ -228,7 +235,25 @@ def _run_stage(stage: Stage, run_dir: Path, options: RunOptions, label: str) -> 
     env = launching.child_env(options.device)
     env.update(stage.env)
     command = launching.command(stage.argv)
-    _say(f"[dpbench] {label} {stage.name}: running s3prl (log: {log_path})")
+    for attempt in range(1 + NATIVE_CRASH_RETRIES):
+        _say(f"[dpbench] {label} {stage.name}: running s3prl (log: {log_path})")
+        code = _run_logged(command, run_dir, env, log_path, stage.name, options.quiet)
+        if -code not in NATIVE_CRASH_SIGNALS or attempt == NATIVE_CRASH_RETRIES:
+            break
+        _say(
+            f"[dpbench] {label} {stage.name}: s3prl died of {signal.Signals(-code).name} (a crash in native code, "
+            "such as libsox's audio effects, which corrupt memory on rare inputs); running the stage again"
+        )
+    if code != 0:
+        raise DpbenchError(
+            f"s3prl {stage.name} failed (exit code {code}); see {log_path}. "
+            "Fix the cause and rerun the same command: finished stages are kept"
+        )
+    marker.touch()
+
+
+def _run_logged(command: list[str], run_dir: Path, env: dict[str, str], log_path: Path, name: str, quiet: bool) -> int:
+    """Run `command` in `run_dir`, appending its output to `log_path` (and stderr unless `quiet`); its exit code."""
     start = time.time()
     with open(log_path, "ab") as log:
         log.write(("$ " + " ".join(command) + "\n").encode())
@@ -237,22 +262,16 @@ def _run_stage(stage: Stage, run_dir: Path, options: RunOptions, label: str) -> 
             for chunk in iter(lambda: process.stdout.read1(65536), b""):
                 log.write(chunk)
                 log.flush()
-                if not options.quiet:
+                if not quiet:
                     sys.stderr.buffer.write(chunk)
                     sys.stderr.flush()
-            code = process.wait()
+            return process.wait()
         except BaseException:  # interrupted: stop s3prl too; its checkpoints let the next run resume
             process.terminate()
             process.wait()
             raise
         finally:
-            _add_time(run_dir, stage.name, time.time() - start)
-    if code != 0:
-        raise DpbenchError(
-            f"s3prl {stage.name} failed (exit code {code}); see {log_path}. "
-            "Fix the cause and rerun the same command: finished stages are kept"
-        )
-    marker.touch()
+            _add_time(run_dir, name, time.time() - start)
 
 
 def _add_time(run_dir: Path, name: str, seconds: float) -> None:
