@@ -48,14 +48,15 @@ def student(target_sparsity: float, alignment: Alignment, seed: int = 0):
     return prune_encoder(gated).eval(), record
 
 
-def conv_macs(config) -> float:
-    """MACs per second of audio of the conv front end alone (the conv term of dpbench.models.count_macs)."""
-    samples, in_ch, total = 16000 * 10, 1, 0
+def conv_macs(config, seconds: float) -> float:
+    """MACs per second of audio of the conv front end alone on a clip of `seconds` (the conv term of
+    dpbench.models.count_macs)."""
+    samples, in_ch, total = int(16000 * seconds), 1, 0
     for out_ch, kernel, stride in zip(config.conv_channels, config.conv_kernels, config.conv_strides, strict=True):
         samples = (samples - kernel) // stride + 1
         total += samples * in_ch * out_ch * kernel
         in_ch = out_ch
-    return total / 10
+    return total / seconds
 
 
 def measure(models: dict, batch: int, seconds: float, repeats: int, clock=time.perf_counter) -> tuple[dict, dict]:
@@ -78,14 +79,15 @@ def measure(models: dict, batch: int, seconds: float, repeats: int, clock=time.p
     return times, conv_times
 
 
-def report(models: dict, times: dict, conv_times: dict, rest_times: dict) -> None:
-    """The speed-up table (whole model, then conv front end vs the rest), teacher first."""
+def report(models: dict, seconds: float, times: dict, conv_times: dict, rest_times: dict) -> None:
+    """The speed-up table (whole model, then conv front end vs the rest), teacher first; MACs counted on a
+    clip of the timed length (attention's share grows with length)."""
     print("| model | params (M) | sparsity | GMACs/s | MACs ratio | time (s) | speed-up | speed-up / MACs ratio |")
     print("|---|---|---|---|---|---|---|---|")
     teacher = models["teacher"]
-    ref_time, ref_macs = times["teacher"], count_macs(teacher.config)
+    ref_time, ref_macs = times["teacher"], count_macs(teacher.config, seconds)
     for name, model in models.items():
-        macs, params = count_macs(model.config), count_params(model.config)
+        macs, params = count_macs(model.config, seconds), count_params(model.config)
         print(
             f"| {name} | {params / 1e6:.2f} | {1 - params / count_params(teacher.config):.1%} | {macs / 1e9:.2f} | "
             f"{ref_macs / macs:.2f} | {times[name]:.3f} | {ref_time / times[name]:.2f}x | "
@@ -98,11 +100,11 @@ def report(models: dict, times: dict, conv_times: dict, rest_times: dict) -> Non
         "mix bound |"
     )
     print("|---|---|---|---|---|---|---|")
-    ref_conv_time, ref_conv_macs = conv_times["teacher"], conv_macs(teacher.config)
+    ref_conv_time, ref_conv_macs = conv_times["teacher"], conv_macs(teacher.config, seconds)
     ref_rest_time, ref_rest_macs = rest_times["teacher"], ref_macs - ref_conv_macs
     for name, model in models.items():
-        macs = count_macs(model.config)
-        conv, rest_time = conv_macs(model.config), rest_times[name]
+        macs = count_macs(model.config, seconds)
+        conv, rest_time = conv_macs(model.config, seconds), rest_times[name]
         bound_time = conv * ref_conv_time / ref_conv_macs + (macs - conv) * ref_rest_time / ref_rest_macs
         print(
             f"| {name} | {conv / macs:.0%} | {ref_conv_macs / conv:.2f} | "
@@ -145,7 +147,7 @@ def main() -> None:
                     f"{args.repeats} interleaved runs (shared machine: ratios count)"
                 )
                 picked = [{n: pick(t) for n, t in d.items()} for d in (times, conv_times, rest_times)]
-                report(models, *picked)
+                report(models, args.seconds, *picked)
     for name, model in list(models.items())[1:]:
         c = model.config
         print(f"{name}: conv {c.conv_channels}, ffn {c.ffn_dims}, heads {c.num_heads}")

@@ -7,6 +7,12 @@ computes, including a frame a model trims afterwards) and attention's two produc
 attention x V. What does not count: element-wise work (norms, activations, softmax, residual and
 bias adds, masking) and table look-ups (embeddings, WavLM's relative position buckets).
 
+The count is of the products a forward runs. For dpbench's encoders that is the formula
+`count_macs(config, executed=True)`: the model's own MACs (`count_macs`) plus the zero channels that
+pad conv widths to multiples of 8 (a pruned student's odd widths run as padded GEMMs, which are
+faster) and the first layer's GroupNorm statistics (folded into its GEMM; under 0.01% of a Base
+model).
+
 `torch.utils.flop_counter.FlopCounterMode` reports FLOPs (2 per MAC) and knows the fused
 attention kernels of CUDA, but not CPU's: `scaled_dot_product_attention` on CPU runs as
 `aten._scaled_dot_product_flash_attention_for_cpu`, which it skips (39.84 of tiny-hubert's 205.75

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from dpbench.models.components import conv_width
 from dpbench.models.config import EncoderConfig
 from dpbench.models.encoder import Encoder
 
@@ -79,16 +80,20 @@ def _params(config: EncoderConfig, n: UnitCounts) -> Number:
     return total
 
 
-def _macs(config: EncoderConfig, n: UnitCounts, seconds: float) -> Number:
+def _macs(config: EncoderConfig, n: UnitCounts, seconds: float, executed: bool = False) -> Number:
     d = config.hidden_size
     frames = _frames(config, int(seconds * SAMPLE_RATE))
     t = frames[-1]
     total: Number = 0.0
     in_ch: Number = 1.0
-    for out_ch, kernel, t_i in zip(n.conv_channels, config.conv_kernels, frames):
+    for i, (out_ch, kernel, t_i) in enumerate(zip(n.conv_channels, config.conv_kernels, frames)):
+        if executed:  # zero channels up to the activations' width
+            out_ch = conv_width(int(out_ch), config.conv_norm == "layer")
+            if i == 0 and config.conv_norm == "group":  # GroupNorm folded in: frames' covariance, offset feature
+                total = total + t_i * kernel * kernel + t_i * out_ch
         total = total + t_i * in_ch * out_ch * kernel
         in_ch = out_ch
-    total = total + t * in_ch * d  # projection
+    total = total + t * n.conv_channels[-1] * d  # projection
     kernel = config.pos_conv_kernel  # padded by kernel // 2 each side: an even kernel computes one frame more
     pos_frames = t + 2 * (kernel // 2) - kernel + 1  # (trimmed after the conv, but computed)
     total = total + pos_frames * d * (d // config.pos_conv_groups) * kernel
@@ -110,9 +115,12 @@ def count_params(config: EncoderConfig) -> int:
     return int(round(float(_params(config, _static_counts(config)))))
 
 
-def count_macs(config: EncoderConfig, seconds: float = MACS_CLIP_SECONDS) -> float:
-    """Multiply-accumulates per second of 16 kHz audio (on a clip of `seconds`)."""
-    return float(_macs(config, _static_counts(config), seconds))
+def count_macs(config: EncoderConfig, seconds: float = MACS_CLIP_SECONDS, executed: bool = False) -> float:
+    """Multiply-accumulates per second of 16 kHz audio (on a clip of `seconds`): the model's own, or with
+    `executed`, the products dpbench's implementation runs, which adds zero channels padding conv widths
+    to multiples of 8 (`components.conv_width`) and the first layer's GroupNorm statistics (the
+    covariance of its input frames, `components.ConvLayer`)."""
+    return float(_macs(config, _static_counts(config), seconds, executed))
 
 
 def expected_counts(model: Encoder) -> UnitCounts:

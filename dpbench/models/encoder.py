@@ -122,7 +122,7 @@ class Encoder(nn.Module):
         if self.config.normalize_waveform:
             wavs = normalize_waveforms(wavs, None if lengths is None else lengths.to(wavs.device))
         features, last_channel_mask = self.feature_extractor(wavs)
-        x = self.feature_projection(features.transpose(1, 2), last_channel_mask)
+        x = self.feature_projection(features, last_channel_mask)
         batch, frames, _ = x.shape
         if lengths is None:
             frame_lengths = torch.full((batch,), frames, dtype=torch.long, device=x.device)
