@@ -23,6 +23,7 @@ run compress_step "$PY" benchmarks/bench_compress_step.py --config base --thread
 run compress_step_bf16 "$PY" benchmarks/bench_compress_step.py --config base --threads 1 --precision bf16
 run target_accuracy "$PY" benchmarks/bench_target_accuracy.py
 run efficiency "$PY" benchmarks/bench_efficiency.py --seconds 2 --rounds 5
+run conv_front_end "$PY" benchmarks/bench_conv_front_end.py --threads 2 --repeats 7
 run align "$PY" benchmarks/bench_align.py --threads 1 --batch 8 1 --seconds 2 --repeats 5 --clock cpu \
   --align conv=32,ffn=8 conv=64,ffn=32
 run align_wall "$PY" benchmarks/bench_align.py --threads 2 --batch 8 --seconds 2 --repeats 7 \

@@ -1,7 +1,7 @@
 """The conv front end as GEMMs on channels-last activations (components.ConvLayer) and the channels-last
 position conv equal torchaudio's modules (nn.Conv1d, GroupNorm / LayerNorm, GELU) at widths that are
-not multiples of 8 (zero padding channels) and at widths that are, forward and gradients; the ONNX
-form of the strided frames equals the unfold form."""
+not multiples of 8 (zero padding channels) and at widths that are, forward and gradients; the form
+written for ONNX export (Conv1d ops) equals the GEMM form."""
 
 from __future__ import annotations
 
@@ -104,15 +104,24 @@ def test_group_norm_statistics_stay_float32_under_bf16_autocast() -> None:
 
 
 @pytest.mark.parametrize("kernel,stride", [(10, 5), (3, 2), (2, 2), (1, 1), (2, 3)])
-def test_onnx_form_of_strided_frames_equals_unfold(kernel: int, stride: int, monkeypatch) -> None:
+def test_strided_frames_are_the_conv_windows(kernel: int, stride: int) -> None:
     x = torch.randn(2, 23, 5)
-    unfolded = strided_frames(x, kernel, stride)
-    monkeypatch.setattr(torch.onnx, "is_in_onnx_export", lambda: True)
-    assert torch.equal(strided_frames(x, kernel, stride), unfolded)
-    frames = (23 - kernel) // stride + 1
-    assert unfolded.shape == (2, frames, kernel * 5)
-    if kernel > 1:
-        assert torch.equal(unfolded[:, 1, 5:10], x[:, stride + 1])  # frame 1, tap 1
+    frames = strided_frames(x, kernel, stride)
+    assert frames.shape == (2, (23 - kernel) // stride + 1, kernel * 5)
+    for t in range(frames.shape[1]):
+        for j in range(kernel):
+            assert torch.equal(frames[:, t, j * 5 : (j + 1) * 5], x[:, t * stride + j])
+
+
+@pytest.mark.parametrize("norm", ["group", "layer"])
+def test_onnx_export_form_equals_the_gemm_form(norm: str, monkeypatch) -> None:
+    """Under ONNX export each layer is Conv1d (+ GroupNorm) on (B, C, T): the same values, padding included."""
+    ours, _ = extractors([37, 45, 29, 51], norm, True)
+    wavs = torch.randn(2, 4000) * 0.3
+    with torch.no_grad():
+        expected = ours(wavs)[0]
+        monkeypatch.setattr(torch.onnx, "is_in_onnx_export", lambda: True)
+        assert_close(ours(wavs)[0], expected)
 
 
 @pytest.mark.parametrize("kernel", [15, 16])
@@ -135,3 +144,18 @@ def test_position_conv_equals_torchaudio(kernel: int) -> None:
     torch.testing.assert_close(
         ours.weight_v.grad, theirs.conv.parametrizations.weight.original1.grad, atol=1e-5, rtol=1e-4
     )
+
+
+def test_folded_group_norm_is_as_accurate_as_torchaudio_on_padded_batches() -> None:
+    """Against a float64 reference, the folded GroupNorm's error stays within 2x of torchaudio's float32
+    error, on a batch whose second utterance is half padding (float32 statistics lost 100x here)."""
+    ours, theirs = extractors([512, 64, 64, 64], "group", False)
+    layer, reference = ours.layers[0], theirs.conv_layers[0]
+    wavs = torch.randn(3, 16000)
+    wavs[1, 8000:] = 0.0
+    with torch.no_grad():
+        exact = reference.double()(wavs.double().unsqueeze(1), None)[0].transpose(1, 2)
+        reference.float()
+        theirs_error = (reference(wavs.unsqueeze(1), None)[0].transpose(1, 2).double() - exact).abs().max()
+        ours_error = (layer(wavs.unsqueeze(-1))[..., :512].double() - exact).abs().max()
+    assert ours_error <= 2 * theirs_error

@@ -105,8 +105,9 @@ def conv_output_length(length: Tensor, kernel: int, stride: int) -> Tensor:
 
 
 # Conv activations carry their channel count rounded up to a multiple of this, with zero channels (a layer
-# with a LayerNorm keeps its exact count): on CPU a GEMM whose output width is not a multiple of 8 runs up
-# to 1.4x slower per MAC (benchmarks/bench_align.py), and pruned students have arbitrary widths.
+# with a LayerNorm keeps its exact count): on CPU a GEMM whose output width is not a multiple of 8 is slower
+# per MAC (1.12x for a pruned student's layer 1 in benchmarks/bench_conv_front_end.py), and pruned
+# students have arbitrary widths.
 CHANNEL_MULTIPLE = 8
 
 
@@ -117,18 +118,18 @@ def conv_width(channels: int, layer_norm: bool) -> int:
 
 
 def strided_frames(x: Tensor, kernel: int, stride: int) -> Tensor:
-    """(B, T, C) -> (B, frames, kernel * C): the `kernel` consecutive steps of each frame, frames `stride`
-    steps apart, tap-major (feature j * C + c). A view (unfold), except under ONNX export, which cannot
-    export unfold over a dynamic length: there the same values come from `kernel` strided slices."""
-    if torch.onnx.is_in_onnx_export():
-        return torch.cat([x[:, j : (j - kernel + 1) or None : stride] for j in range(kernel)], dim=-1)
+    """(B, T, C) -> (B, frames, kernel * C), a view: the `kernel` consecutive steps of each frame, frames
+    `stride` steps apart, tap-major (feature j * C + c)."""
     return x.unfold(1, kernel, stride).transpose(2, 3).flatten(2)
 
 
 class ConvLayer(nn.Module):
     """Conv1d -> (GroupNorm | LayerNorm | nothing) -> GELU on channels-last activations (B, T, C), the
     conv computed as one GEMM over strided frames (`strided_frames`). A GroupNorm (one group per
-    channel) is folded into that GEMM (`_group_normed`), so it costs no pass over the activations."""
+    channel) is folded into that GEMM (`_group_normed`), so it costs no pass over the activations.
+    Under ONNX export the layer is written as Conv1d and GroupNorm ops (`_as_conv`), which ONNX runtimes
+    run faster than strided slices and GEMMs (benchmarks/bench_onnx.py) and torch's exporter can trace
+    over a dynamic length (unfold it cannot)."""
 
     def __init__(self, in_ch: int, out_ch: int, kernel: int, stride: int, bias: bool, norm: str | None) -> None:
         super().__init__()
@@ -166,6 +167,8 @@ class ConvLayer(nn.Module):
         else:
             sources = [self.conv.weight, self.conv.bias, in_scale]
             weight, bias = cached(self, "gemm", sources, lambda: self.gemm_weights(x.shape[-1], in_scale))
+        if torch.onnx.is_in_onnx_export():
+            return self._as_conv(x, weight, bias, support)
         frames = strided_frames(x, self.kernel, self.stride)
         if isinstance(self.norm, nn.GroupNorm):
             y = self._group_normed(frames, weight, bias, self.norm)
@@ -173,9 +176,22 @@ class ConvLayer(nn.Module):
             y = F.linear(frames, weight, bias)
         if isinstance(self.norm, nn.LayerNorm):
             y = masked_layer_norm(y, self.norm, support)
-        if torch.is_grad_enabled() or torch.onnx.is_in_onnx_export():
+        if torch.is_grad_enabled():
             return F.gelu(y)
         return torch.ops.aten.gelu_(y)  # in place: a second tensor this large costs more in page faults than GELU
+
+    def _as_conv(self, x: Tensor, weight: Tensor, bias: Tensor | None, support: Tensor | None) -> Tensor:
+        """The same layer as Conv1d (from the GEMM weights) and, if any, GroupNorm on (B, C, T)."""
+        conv_weight = weight.unflatten(1, (self.kernel, -1)).transpose(1, 2)  # (width, in_width, kernel)
+        y = F.conv1d(x.transpose(1, 2), conv_weight, bias, stride=self.stride)
+        if isinstance(self.norm, nn.GroupNorm):  # padding channels: zero weights, zero gain and shift
+            padding = self.width - self.conv.out_channels
+            gain, shift = F.pad(self.norm.weight, (0, padding)), F.pad(self.norm.bias, (0, padding))
+            y = F.group_norm(y, self.width, gain, shift, self.norm.eps)
+        y = y.transpose(1, 2)
+        if isinstance(self.norm, nn.LayerNorm):
+            y = masked_layer_norm(y, self.norm, support)
+        return F.gelu(y)
 
     def _group_normed(self, frames: Tensor, weight: Tensor, bias: Tensor | None, norm: nn.GroupNorm) -> Tensor:
         """GroupNorm(conv(frames)) with one group per channel, in one batched GEMM: a channel's mean over
@@ -183,8 +199,10 @@ class ConvLayer(nn.Module):
         covariance (K x K for K = kernel * in_width features: small for the first layer), so each
         utterance gets weights and a bias that normalise as they convolve. The conv bias cancels; it is
         added and subtracted all the same, so it gets its (zero) gradient like any used parameter."""
-        with torch.autocast(frames.device.type, enabled=False):  # statistics in full precision
-            stats_frames, stats_weight = frames.float(), weight.float()
+        # statistics in float64 (a B x frames x K tensor, small): in float32 the covariance of a padded
+        # utterance (signal, then zeros) loses up to 3e-4 on the normalised output, 100x torchaudio's error
+        with torch.autocast(frames.device.type, enabled=False):
+            stats_frames, stats_weight = frames.double(), weight.double()
             mean = stats_frames.mean(1)  # (B, K)
             centred = stats_frames - mean[:, None]
             covariance = centred.transpose(1, 2) @ centred / frames.shape[1]  # (B, K, K)
@@ -195,12 +213,11 @@ class ConvLayer(nn.Module):
             channel_mean = (mean[:, None, :] * stats_weight[None]).sum(-1)  # (B, width)
         padding = self.width - self.conv.out_channels
         gain, shift = F.pad(norm.weight, (0, padding)), F.pad(norm.bias, (0, padding))
-        scale = gain * torch.rsqrt(variance + norm.eps)  # (B, width)
-        folded = weight.T[None] * scale[:, None, :].to(weight.dtype)  # (B, K, width)
-        offset = shift - channel_mean * scale
+        scale = gain * torch.rsqrt(variance + norm.eps).to(weight.dtype)  # (B, width)
+        folded = weight.T[None] * scale[:, None, :]  # (B, K, width)
+        offset = shift - channel_mean.to(weight.dtype) * scale
         if bias is not None:
             offset = offset + bias * scale - bias * scale
-        offset = offset.to(weight.dtype)
         # the offset as one more input feature (a constant 1): one GEMM writes the output, no bias pass
         with_offset = torch.cat([folded, offset[:, None, :]], dim=1).to(frames.dtype)  # (B, K + 1, width)
         return torch.bmm(F.pad(frames, (0, 1), value=1.0), with_offset)
@@ -304,8 +321,9 @@ class FeatureProjection(nn.Module):
 
 class PositionalConv(nn.Module):
     """Grouped convolution over time with weight normalisation (over dim 2), then GELU. Run as a 2-D conv
-    on channels-last activations: oneDNN's grouped conv is about 1.6x faster in that layout than on
-    (B, C, T) (CPU, Base shape), and the output comes back as (B, T, C) without a copy."""
+    on channels-last activations: oneDNN's grouped conv takes 0.53x the time of torchaudio's (B, C, T)
+    Conv1d in eval and 0.74x in training (CPU, Base shape, benchmarks/bench_conv_front_end.py), and the
+    output comes back as (B, T, C) without a copy."""
 
     def __init__(self, hidden: int, kernel: int, groups: int) -> None:
         super().__init__()
