@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Re-run every benchmark whose figure README.md quotes, with the README's command, logging each to
 # LOGS/<name>.txt. Usage (from the repository root, after `dpbench demo` for the inference table):
-#   bash benchmarks/run_all.sh [LOGS=runs/benchmarks] [DEMO=runs/demo] [CORPUS=runs/demo/corpus/<KS corpus>]
+#   bash benchmarks/run_all.sh [LOGS=runs/benchmarks] [DEMO=runs/demo] [CORPUS=runs/demo/corpus: the demo's corpus root]
 # Benchmarks whose inputs are missing (no demo run, no corpus, no pyannote environment) are skipped
 # with a note. On a shared machine read the ratios (contenders are interleaved), not the seconds.
 set -euo pipefail
