@@ -106,7 +106,7 @@ def conv_output_length(length: Tensor, kernel: int, stride: int) -> Tensor:
 
 # Conv activations carry their channel count rounded up to a multiple of this, with zero channels (a layer
 # with a LayerNorm keeps its exact count): on CPU a GEMM whose output width is not a multiple of 8 is slower
-# per MAC (1.12x for a pruned student's layer 1 in benchmarks/bench_conv_front_end.py), and pruned
+# per MAC (1.12-1.13x for a pruned student's layer 1 in benchmarks/bench_conv_front_end.py), and pruned
 # students have arbitrary widths.
 CHANNEL_MULTIPLE = 8
 
@@ -321,8 +321,8 @@ class FeatureProjection(nn.Module):
 
 class PositionalConv(nn.Module):
     """Grouped convolution over time with weight normalisation (over dim 2), then GELU. Run as a 2-D conv
-    on channels-last activations: oneDNN's grouped conv takes 0.53x the time of torchaudio's (B, C, T)
-    Conv1d in eval and 0.74x in training (CPU, Base shape, benchmarks/bench_conv_front_end.py), and the
+    on channels-last activations: oneDNN's grouped conv takes 0.53-0.54x the time of torchaudio's (B, C, T)
+    Conv1d in eval and 0.74-0.75x in training (CPU, Base shape, benchmarks/bench_conv_front_end.py), and the
     output comes back as (B, T, C) without a copy."""
 
     def __init__(self, hidden: int, kernel: int, groups: int) -> None:
