@@ -91,7 +91,7 @@ def test_padding_channels_are_zero_and_dropped() -> None:
         assert ours(torch.randn(2, 4000))[0].shape[-1] == 51
 
 
-def test_group_norm_statistics_stay_float32_under_bf16_autocast() -> None:
+def test_group_norm_statistics_keep_full_precision_under_bf16_autocast() -> None:
     ours, theirs = extractors([37, 45, 29, 51], "group", False)
     wavs = torch.randn(2, 4000) * 0.3
     with torch.no_grad():
@@ -99,7 +99,7 @@ def test_group_norm_statistics_stay_float32_under_bf16_autocast() -> None:
         with torch.autocast("cpu", dtype=torch.bfloat16):
             got = ours.layers[0](wavs.unsqueeze(-1))
         reference = theirs.conv_layers[0](wavs.unsqueeze(1), None)[0].transpose(1, 2)
-    # bf16 products (3 significant digits), float32 statistics: no normalisation error on top
+    # bf16 products (3 significant digits), float64 statistics: no normalisation error on top
     torch.testing.assert_close(got[..., :37].float(), reference, atol=3e-2, rtol=3e-2)
 
 

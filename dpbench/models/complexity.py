@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from dpbench.models.components import conv_width
+from dpbench.models.components import conv_layer_norm, conv_width
 from dpbench.models.config import EncoderConfig
 from dpbench.models.encoder import Encoder
 
@@ -57,7 +57,7 @@ def _params(config: EncoderConfig, n: UnitCounts) -> Number:
         total = total + in_ch * out_ch * kernel
         if config.conv_bias:
             total = total + out_ch
-        if config.conv_norm == "layer" or i == 0:
+        if conv_layer_norm(config.conv_norm, i) is not None:
             total = total + 2 * out_ch
         in_ch = out_ch
     if config.conv_output_scale:
@@ -88,8 +88,9 @@ def _macs(config: EncoderConfig, n: UnitCounts, seconds: float, executed: bool =
     in_ch: Number = 1.0
     for i, (out_ch, kernel, t_i) in enumerate(zip(n.conv_channels, config.conv_kernels, frames)):
         if executed:  # zero channels up to the activations' width
-            out_ch = conv_width(int(out_ch), config.conv_norm == "layer")
-            if i == 0 and config.conv_norm == "group":  # GroupNorm folded in: frames' covariance, offset feature
+            norm = conv_layer_norm(config.conv_norm, i)
+            out_ch = conv_width(int(out_ch), norm == "layer")
+            if norm == "group":  # GroupNorm folded in: frames' covariance, offset feature
                 total = total + t_i * kernel * kernel + t_i * out_ch
         total = total + t_i * in_ch * out_ch * kernel
         in_ch = out_ch

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from dpbench.models.evalcache import cached
+from dpbench.models.evalcache import cached, cached_without_autograd
 from dpbench.models.hardconcrete import HardConcrete
 from dpbench.models.typed_modules import TypedModuleList
 
@@ -111,6 +111,14 @@ def conv_output_length(length: Tensor, kernel: int, stride: int) -> Tensor:
 CHANNEL_MULTIPLE = 8
 
 
+def conv_layer_norm(conv_norm: str, index: int) -> str | None:
+    """The norm of conv layer `index` in extractor mode `conv_norm` (EncoderConfig.conv_norm): "layer" in
+    every layer, or "group" in the first layer only and none after it."""
+    if conv_norm == "layer":
+        return "layer"
+    return "group" if index == 0 else None
+
+
 def conv_width(channels: int, layer_norm: bool) -> int:
     """Channels a conv layer's output activations carry: its channels, then zero channels up to a multiple
     of CHANNEL_MULTIPLE (none after a LayerNorm, whose statistics need exactly the real channels)."""
@@ -147,26 +155,31 @@ class ConvLayer(nn.Module):
         """Channels of this layer's output activations (`conv_width`)."""
         return conv_width(self.conv.out_channels, isinstance(self.norm, nn.LayerNorm))
 
+    @property
+    def padding(self) -> int:
+        """Zero channels after this layer's own in its output activations."""
+        return self.width - self.conv.out_channels
+
+    def _padded_group_norm_affine(self, norm: nn.GroupNorm) -> tuple[Tensor, Tensor]:
+        """The GroupNorm's gain and shift, zero on the padding channels (which therefore stay zero)."""
+        return F.pad(norm.weight, (0, self.padding)), F.pad(norm.bias, (0, self.padding))
+
     def gemm_weights(self, in_width: int, in_scale: Tensor | None) -> tuple[Tensor, Tensor | None]:
         """The conv as a linear map of strided frames: weight (width, kernel * in_width), bias (width,),
         zero for padding channels; `in_scale` (the previous layer's channel mask) scales the inputs."""
         weight = self.conv.weight
         if in_scale is not None:
             weight = weight * in_scale[None, :, None]
-        out_ch, in_ch, _ = weight.shape
-        weight = F.pad(weight, (0, 0, 0, in_width - in_ch, 0, self.width - out_ch))
+        weight = F.pad(weight, (0, 0, 0, in_width - weight.shape[1], 0, self.padding))
         bias = self.conv.bias
-        return weight.transpose(1, 2).flatten(1), (F.pad(bias, (0, self.width - out_ch)) if bias is not None else None)
+        return weight.transpose(1, 2).flatten(1), (F.pad(bias, (0, self.padding)) if bias is not None else None)
 
     def forward(self, x: Tensor, support: Tensor | None = None, in_scale: Tensor | None = None) -> Tensor:
         """(B, T, in_width) -> (B, frames, width). `support`: this layer's unpruned channels (for its
         LayerNorm); `in_scale`: the previous layer's channel mask, folded into this layer's weights
         (cached without autograd)."""
-        if torch.is_grad_enabled():
-            weight, bias = self.gemm_weights(x.shape[-1], in_scale)
-        else:
-            sources = [self.conv.weight, self.conv.bias, in_scale]
-            weight, bias = cached(self, "gemm", sources, lambda: self.gemm_weights(x.shape[-1], in_scale))
+        sources = [self.conv.weight, self.conv.bias, in_scale]
+        weight, bias = cached_without_autograd(self, "gemm", sources, lambda: self.gemm_weights(x.shape[-1], in_scale))
         if torch.onnx.is_in_onnx_export():
             return self._as_conv(x, weight, bias, support)
         frames = strided_frames(x, self.kernel, self.stride)
@@ -184,10 +197,8 @@ class ConvLayer(nn.Module):
         """The same layer as Conv1d (from the GEMM weights) and, if any, GroupNorm on (B, C, T)."""
         conv_weight = weight.unflatten(1, (self.kernel, -1)).transpose(1, 2)  # (width, in_width, kernel)
         y = F.conv1d(x.transpose(1, 2), conv_weight, bias, stride=self.stride)
-        if isinstance(self.norm, nn.GroupNorm):  # padding channels: zero weights, zero gain and shift
-            padding = self.width - self.conv.out_channels
-            gain, shift = F.pad(self.norm.weight, (0, padding)), F.pad(self.norm.bias, (0, padding))
-            y = F.group_norm(y, self.width, gain, shift, self.norm.eps)
+        if isinstance(self.norm, nn.GroupNorm):
+            y = F.group_norm(y, self.width, *self._padded_group_norm_affine(self.norm), self.norm.eps)
         y = y.transpose(1, 2)
         if isinstance(self.norm, nn.LayerNorm):
             y = masked_layer_norm(y, self.norm, support)
@@ -211,8 +222,7 @@ class ConvLayer(nn.Module):
             outer = stats_weight[:, :, None] * stats_weight[:, None, :]  # (width, K, K)
             variance = (outer[None] * covariance[:, None]).sum((-2, -1))  # (B, width)
             channel_mean = (mean[:, None, :] * stats_weight[None]).sum(-1)  # (B, width)
-        padding = self.width - self.conv.out_channels
-        gain, shift = F.pad(norm.weight, (0, padding)), F.pad(norm.bias, (0, padding))
+        gain, shift = self._padded_group_norm_affine(norm)
         scale = gain * torch.rsqrt(variance + norm.eps).to(weight.dtype)  # (B, width)
         folded = weight.T[None] * scale[:, None, :]  # (B, K, width)
         offset = shift - channel_mean.to(weight.dtype) * scale
@@ -240,8 +250,7 @@ class ConvFeatureExtractor(nn.Module):
         layers = []
         in_ch = 1
         for i, (out_ch, kernel, stride) in enumerate(zip(channels, kernels, strides)):
-            layer_norm = "layer" if norm == "layer" else ("group" if i == 0 else None)
-            layers.append(ConvLayer(in_ch, out_ch, kernel, stride, bias, layer_norm))
+            layers.append(ConvLayer(in_ch, out_ch, kernel, stride, bias, conv_layer_norm(norm, i)))
             in_ch = out_ch
         self.layers: TypedModuleList[ConvLayer] = TypedModuleList(layers)
         # per-channel scale of the last layer's output (EncoderConfig.conv_output_scale)
@@ -341,10 +350,7 @@ class PositionalConv(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """(B, T, C) -> (B, T, C); the weight is cached without autograd."""
-        if torch.is_grad_enabled():
-            weight = self._conv_weight()
-        else:
-            weight = cached(self, "weight", [self.weight_v, self.weight_g], self._conv_weight)
+        weight = cached_without_autograd(self, "weight", [self.weight_v, self.weight_g], self._conv_weight)
         y = F.conv2d(
             x.transpose(1, 2).unsqueeze(2), weight, self.bias, padding=(0, self.kernel // 2), groups=self.groups
         )

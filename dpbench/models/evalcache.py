@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+import torch
 from torch import Tensor, nn
 
 T = TypeVar("T")
@@ -30,3 +31,10 @@ def cached(owner: nn.Module, name: str, sources: Sequence[Tensor | None], build:
         hit = (tuple(sources), versions, build())
         store[name] = hit
     return hit[2]
+
+
+def cached_without_autograd(owner: nn.Module, name: str, sources: Sequence[Tensor | None], build: Callable[[], T]) -> T:
+    """`build()` afresh when autograd is on (the value belongs to this forward's graph), else `cached`."""
+    if torch.is_grad_enabled():
+        return build()
+    return cached(owner, name, sources, build)

@@ -10,7 +10,7 @@ import math
 import torch
 from torch import nn
 
-from dpbench.models.evalcache import cached
+from dpbench.models.evalcache import cached_without_autograd
 
 BETA = 2.0 / 3.0
 LIMIT_LEFT = -0.1
@@ -70,9 +70,7 @@ class HardConcrete(nn.Module):
     def forward(self) -> torch.Tensor:
         if self.training:
             return self.sample()
-        if torch.is_grad_enabled():
-            return self.eval_mask()
-        return cached(self, f"eval_mask/{self.keep_multiple}", [self.log_alpha], self.eval_mask)
+        return cached_without_autograd(self, f"eval_mask/{self.keep_multiple}", [self.log_alpha], self.eval_mask)
 
     def extra_repr(self) -> str:
         return f"n={self.n}"
